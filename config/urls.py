@@ -1,0 +1,22 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from config import views
+
+admin.site.site_header = "DeclineDesk"
+admin.site.site_title = "DeclineDesk"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("accounts/", include("diagnosis.urls_accounts")),
+    path("", include("diagnosis.urls")),
+    path("", include("knowledge.urls")),
+    prefix_default_language=False,
+)

@@ -1,0 +1,43 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.urls import translate_url
+from django.utils import translation
+from django.utils.translation import check_for_language, get_language_from_path
+from django.views import i18n
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database answers a query, 503 otherwise (load balancers, uptime checks)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
+    return JsonResponse({"status": "ok", "database": "up"})
+
+
+def set_language(request):
+    """Django's set_language, but it also keeps the page when switching away from /en/.
+
+    Django resolves `next` in the language of the switch request (unprefixed, so Chinese), which
+    fails for an /en/… page; here `next` is first resolved in its own language.
+    """
+    if request.method == "POST":
+        next_url = request.POST.get("next", "")
+        language = request.POST.get("language", "")
+        if next_url and check_for_language(language):
+            source = get_language_from_path(urlsplit(next_url).path) or settings.LANGUAGE_CODE
+            with translation.override(source):
+                translated = translate_url(next_url, language)
+            data = request.POST.copy()
+            data["next"] = translated
+            request.POST = data
+    return i18n.set_language(request)

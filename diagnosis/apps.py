@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class DiagnosisConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "diagnosis"
+    verbose_name = _("商户、终端与工单")
+
+    def ready(self):
+        from diagnosis import roles
+
+        post_migrate.connect(roles.sync_role_permissions, dispatch_uid="declinedesk_roles")

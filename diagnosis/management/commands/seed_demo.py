@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from diagnosis import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load reference data (knowledge base, wizard, banks) and, with DEBUG on, demo merchants, "
+        "terminals and accounts with known passwords. Safe to run again: it changes nothing that "
+        "exists."
+    )
+
+    def handle(self, *args, **options):
+        for command in self.reference_commands():
+            call_command(command, stdout=self.stdout, stderr=self.stderr)
+        self.stdout.write(f"Banks: {demo.seed_banks()} created.")
+        if not settings.DEBUG:
+            self.stdout.write(
+                self.style.WARNING(
+                    "DEBUG is off: demo accounts with known passwords were NOT created. "
+                    "Create real accounts with `python manage.py createsuperuser`."
+                )
+            )
+            return
+        self.stdout.write(f"Demo merchants and terminals: {demo.seed_merchants()} created.")
+        self.stdout.write("Demo accounts (DEBUG only):")
+        for username, password, created in demo.seed_accounts():
+            state = "created" if created else "exists, unchanged"
+            self.stdout.write(f"  {username:<12} password: {password:<16} ({state})")
+
+    def reference_commands(self):
+        """Commands that load the reference content; each is idempotent on its own."""
+        return []

@@ -1,0 +1,84 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from diagnosis.validators import mid_validator, tid_validator
+
+
+class Bank(models.Model):
+    """An acquirer (收单行) or issuer (发卡行): escalations and announcements name one."""
+
+    code = models.SlugField(_("代码"), max_length=32, unique=True)
+    name_zh = models.CharField(_("中文名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=100)
+    is_acquirer = models.BooleanField(_("是收单机构"), default=True)
+    escalation_email = models.EmailField(_("升级联系邮箱"), blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("银行")
+        verbose_name_plural = _("银行")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self):
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class Merchant(models.Model):
+    name = models.CharField(_("商户名称"), max_length=120)
+    mid = models.CharField(
+        _("商户号（MID）"), max_length=15, unique=True, validators=[mid_validator]
+    )
+    acquirer = models.ForeignKey(
+        Bank, on_delete=models.PROTECT, related_name="merchants", verbose_name=_("收单行")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("商户")
+        verbose_name_plural = _("商户")
+
+    def __str__(self):
+        return f"{self.name} ({self.mid})"
+
+
+class Terminal(models.Model):
+    tid = models.CharField(
+        _("终端号（TID）"), max_length=8, unique=True, validators=[tid_validator]
+    )
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="terminals", verbose_name=_("商户")
+    )
+    model = models.CharField(_("终端型号"), max_length=60, blank=True)
+    location = models.CharField(_("安装位置"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["tid"]
+        verbose_name = _("终端")
+        verbose_name_plural = _("终端")
+
+    def __str__(self):
+        return self.tid
+
+
+class User(AbstractUser):
+    """A DeclineDesk account. Merchant users belong to exactly one merchant; staff to none."""
+
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name=_("所属商户"),
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")

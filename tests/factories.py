@@ -1,0 +1,58 @@
+"""Small factories with unique defaults. Keep them dumb: tests say what matters to them."""
+
+import itertools
+
+from django.contrib.auth.models import Group
+
+from diagnosis.models import Bank, Merchant, Terminal, User
+from diagnosis.roles import KNOWLEDGE_EDITORS, SUPPORT_AGENTS
+
+_seq = itertools.count(1)
+PASSWORD = "correct-horse-battery-9"
+
+
+def bank(**kwargs) -> Bank:
+    n = next(_seq)
+    defaults = {"code": f"bank{n}", "name_zh": f"测试银行{n}", "name_en": f"Test Bank {n}"}
+    return Bank.objects.create(**{**defaults, **kwargs})
+
+
+def merchant(**kwargs) -> Merchant:
+    n = next(_seq)
+    defaults = {"name": f"测试商户 {n}", "mid": f"{898000000000000 + n:015d}"}
+    if "acquirer" not in kwargs:
+        defaults["acquirer"] = bank()
+    return Merchant.objects.create(**{**defaults, **kwargs})
+
+
+def terminal(**kwargs) -> Terminal:
+    n = next(_seq)
+    defaults = {"tid": f"{n:08d}", "model": "PAX A920", "location": "收银台"}
+    if "merchant" not in kwargs:
+        defaults["merchant"] = merchant()
+    return Terminal.objects.create(**{**defaults, **kwargs})
+
+
+def user(*, groups=(), password=PASSWORD, **kwargs) -> User:
+    n = next(_seq)
+    defaults = {"username": f"user{n}", "email": f"user{n}@example.com"}
+    account = User(**{**defaults, **kwargs})
+    account.set_password(password)
+    account.save()
+    for name in groups:
+        account.groups.add(Group.objects.get(name=name))
+    return account
+
+
+def merchant_user(**kwargs) -> User:
+    if "merchant" not in kwargs:
+        kwargs["merchant"] = merchant()
+    return user(**kwargs)
+
+
+def agent(**kwargs) -> User:
+    return user(groups=[SUPPORT_AGENTS], **kwargs)
+
+
+def editor(**kwargs) -> User:
+    return user(groups=[KNOWLEDGE_EDITORS], is_staff=True, **kwargs)

@@ -1,0 +1,38 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def nav_urls(client):
+    return [item["url"] for item in client.get("/").context["nav_items"]]
+
+
+def test_anonymous_sees_public_navigation_only(client):
+    urls = nav_urls(client)
+    assert "/" in urls
+    assert "/admin/" not in urls
+
+
+def test_merchant_user_does_not_see_admin(client, merchant_user):
+    client.force_login(merchant_user)
+    assert "/admin/" not in nav_urls(client)
+
+
+def test_agent_does_not_see_admin(client, agent):
+    client.force_login(agent)
+    assert "/admin/" not in nav_urls(client)
+
+
+def test_editor_sees_admin(client, editor):
+    client.force_login(editor)
+    assert "/admin/" in nav_urls(client)
+
+
+def test_superuser_sees_admin(client, superuser):
+    client.force_login(superuser)
+    assert "/admin/" in nav_urls(client)
+
+
+def test_current_page_is_marked(client):
+    body = client.get("/").content.decode()
+    assert 'aria-current="page"' in body
