@@ -9,6 +9,7 @@ admin.site.site_title = "DeclineDesk"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include("config.api_urls")),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

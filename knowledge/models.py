@@ -1,0 +1,279 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from knowledge.bilingual import BilingualMixin, lines
+
+
+class Category(BilingualMixin, models.Model):
+    """The stable category taxonomy of PRODUCT.md (`funds_limits`, `card_status`, …)."""
+
+    key = models.SlugField(_("键"), max_length=40, unique=True)
+    name_zh = models.CharField(_("中文名称"), max_length=60)
+    name_en = models.CharField(_("英文名称"), max_length=60)
+    description_zh = models.TextField(_("中文说明"), blank=True)
+    description_en = models.TextField(_("英文说明"), blank=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_decline = models.BooleanField(_("属于拒绝原因"), default=True)
+
+    class Meta:
+        ordering = ["position", "key"]
+        verbose_name = _("分类")
+        verbose_name_plural = _("分类")
+
+    def __str__(self):
+        return f"{self.key} · {self.name_zh}"
+
+    @property
+    def name(self):
+        return self.tr("name")
+
+    def get_absolute_url(self):
+        return reverse("knowledge:category_detail", args=[self.key])
+
+
+class ResponseCodeQuerySet(models.QuerySet):
+    def most_looked_up(self, limit=12):
+        return self.filter(category__is_decline=True).order_by("-lookups", "code")[:limit]
+
+
+class ResponseCode(BilingualMixin, models.Model):
+    class WhoActs(models.TextChoices):
+        CARDHOLDER = "cardholder", _("持卡人")
+        MERCHANT = "merchant", _("商户")
+        ACQUIRER = "acquirer", _("收单机构")
+        ISSUER = "issuer", _("发卡行")
+
+    class Retry(models.TextChoices):
+        YES = "yes", _("可以重试")
+        NO = "no", _("不要重试")
+        LATER = "later", _("稍后重试")
+        AFTER_FIX = "after_fix", _("解决问题后再试")
+
+    code = models.CharField(_("应答码"), max_length=2, unique=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="codes", verbose_name=_("分类")
+    )
+    who_acts = models.CharField(_("由谁处理"), max_length=12, choices=WhoActs.choices)
+    retry = models.CharField(_("能否重试"), max_length=12, choices=Retry.choices)
+    vague = models.BooleanField(_("含义笼统"), default=False)
+    meaning_zh = models.CharField(_("中文含义"), max_length=120)
+    meaning_en = models.CharField(_("英文含义"), max_length=160)
+    explanation_zh = models.TextField(_("中文解释"))
+    explanation_en = models.TextField(_("英文解释"))
+    say_to_customer_zh = models.TextField(_("对顾客说（中文）"), blank=True)
+    say_to_customer_en = models.TextField(_("对顾客说（英文）"), blank=True)
+    merchant_steps_zh = models.TextField(_("商户步骤（中文，每行一步）"), blank=True)
+    merchant_steps_en = models.TextField(_("商户步骤（英文，每行一步）"), blank=True)
+    retry_advice_zh = models.TextField(_("重试建议（中文）"), blank=True)
+    retry_advice_en = models.TextField(_("重试建议（英文）"), blank=True)
+    keywords_zh = models.TextField(_("中文关键词（每行一个）"), blank=True)
+    keywords_en = models.TextField(_("英文关键词（每行一个）"), blank=True)
+    lookups = models.PositiveIntegerField(_("查询次数"), default=0, editable=False)
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = ResponseCodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("应答码")
+        verbose_name_plural = _("应答码")
+
+    def __str__(self):
+        return f"{self.code} · {self.meaning_zh}"
+
+    def save(self, *args, **kwargs):
+        self.code = (self.code or "").strip().upper()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("knowledge:code_detail", args=[self.code])
+
+    @property
+    def meaning(self):
+        return self.tr("meaning")
+
+    @property
+    def merchant_steps(self):
+        return lines(self.tr("merchant_steps"))
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Article.Status.PUBLISHED)
+
+
+class Article(BilingualMixin, models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        PUBLISHED = "published", _("已发布")
+
+    slug = models.SlugField(_("网址名"), max_length=80, unique=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="articles", verbose_name=_("分类")
+    )
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    codes = models.ManyToManyField(
+        ResponseCode, blank=True, related_name="articles", verbose_name=_("相关应答码")
+    )
+    related = models.ManyToManyField(
+        "self", blank=True, symmetrical=False, verbose_name=_("相关文章")
+    )
+    title_zh = models.CharField(_("中文标题"), max_length=160)
+    title_en = models.CharField(_("英文标题"), max_length=200)
+    summary_zh = models.TextField(_("中文摘要"))
+    summary_en = models.TextField(_("英文摘要"))
+    symptoms_zh = models.TextField(_("现象（中文，Markdown）"), blank=True)
+    symptoms_en = models.TextField(_("现象（英文，Markdown）"), blank=True)
+    cause_zh = models.TextField(_("原因（中文，Markdown）"), blank=True)
+    cause_en = models.TextField(_("原因（英文，Markdown）"), blank=True)
+    merchant_steps_zh = models.TextField(_("商户现在怎么做（中文，每行一步）"), blank=True)
+    merchant_steps_en = models.TextField(_("商户现在怎么做（英文，每行一步）"), blank=True)
+    customer_script_zh = models.TextField(_("对顾客说（中文）"), blank=True)
+    customer_script_en = models.TextField(_("对顾客说（英文）"), blank=True)
+    cardholder_steps_zh = models.TextField(_("持卡人怎么做（中文，每行一步）"), blank=True)
+    cardholder_steps_en = models.TextField(_("持卡人怎么做（英文，每行一步）"), blank=True)
+    prevention_zh = models.TextField(_("如何预防（中文，每行一条）"), blank=True)
+    prevention_en = models.TextField(_("如何预防（英文，每行一条）"), blank=True)
+    keywords_zh = models.TextField(_("中文关键词（每行一个）"), blank=True)
+    keywords_en = models.TextField(_("英文关键词（每行一个）"), blank=True)
+    helpful_yes = models.PositiveIntegerField(_("有帮助"), default=0, editable=False)
+    helpful_no = models.PositiveIntegerField(_("没帮助"), default=0, editable=False)
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category__position", "slug"]
+        verbose_name = _("文章")
+        verbose_name_plural = _("文章")
+
+    def __str__(self):
+        return self.title_zh
+
+    def get_absolute_url(self):
+        return reverse("knowledge:article_detail", args=[self.slug])
+
+    @property
+    def title(self):
+        return self.tr("title")
+
+    @property
+    def summary(self):
+        return self.tr("summary")
+
+
+class ArticleRevision(models.Model):
+    """A snapshot of an article taken at every save: who, when, what changed."""
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("文章")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("修改人"),
+    )
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    changed_fields = models.JSONField(_("修改的字段"), default=list)
+    data = models.JSONField(_("内容快照"))
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("文章修订")
+        verbose_name_plural = _("文章修订")
+
+    def __str__(self):
+        return f"{self.article.slug} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ArticleVote(models.Model):
+    """'Was this helpful?' — one vote per visitor (hashed key) per article."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    voter_key = models.CharField(max_length=64)
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "voter_key"], name="one_vote_per_visitor")
+        ]
+        verbose_name = _("文章评价")
+        verbose_name_plural = _("文章评价")
+
+
+class AnnouncementQuerySet(models.QuerySet):
+    def active(self, now=None):
+        now = now or timezone.now()
+        return self.filter(starts_at__lte=now).filter(
+            models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=now)
+        )
+
+    def for_bank(self, bank):
+        """Announcements for this bank or for all banks (bank is None)."""
+        if bank is None:
+            return self.filter(bank__isnull=True)
+        return self.filter(models.Q(bank__isnull=True) | models.Q(bank=bank))
+
+
+class Announcement(BilingualMixin, models.Model):
+    """A bank announcement, e.g. a maintenance window of an acquirer or issuer."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", _("提示")
+        WARNING = "warning", _("注意")
+        CRITICAL = "critical", _("严重")
+
+    class BankRole(models.TextChoices):
+        ACQUIRER = "acquirer", _("收单行")
+        ISSUER = "issuer", _("发卡行")
+
+    bank = models.ForeignKey(
+        "diagnosis.Bank",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="announcements",
+        verbose_name=_("银行（留空表示所有银行）"),
+    )
+    bank_role = models.CharField(
+        _("银行角色"), max_length=10, choices=BankRole.choices, default=BankRole.ACQUIRER
+    )
+    title_zh = models.CharField(_("中文标题"), max_length=160)
+    title_en = models.CharField(_("英文标题"), max_length=200)
+    body_zh = models.TextField(_("中文正文（Markdown）"), blank=True)
+    body_en = models.TextField(_("英文正文（Markdown）"), blank=True)
+    severity = models.CharField(
+        _("级别"), max_length=10, choices=Severity.choices, default=Severity.WARNING
+    )
+    starts_at = models.DateTimeField(_("开始时间"), default=timezone.now, db_index=True)
+    ends_at = models.DateTimeField(_("结束时间"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = AnnouncementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("银行公告")
+        verbose_name_plural = _("银行公告")
+
+    def __str__(self):
+        return self.title_zh
+
+    @property
+    def title(self):
+        return self.tr("title")
+
+    def get_absolute_url(self):
+        return reverse("knowledge:announcement_detail", args=[self.pk])

@@ -1,0 +1,10 @@
+from django.urls import include, path, re_path
+
+from config import api
+
+urlpatterns = [
+    path("openapi.json", api.openapi_document, name="api_openapi"),
+    path("", include("knowledge.api_urls")),
+    path("", include("diagnosis.api_urls")),
+    re_path(r"^(?P<path>.*)$", api.not_found),
+]

@@ -1,0 +1,5 @@
+from diagnosis.models.accounts import Bank, Merchant, Terminal, User
+from diagnosis.models.tickets import *  # noqa: F403
+from diagnosis.models.wizard import *  # noqa: F403
+
+__all__ = ["Bank", "Merchant", "Terminal", "User"]

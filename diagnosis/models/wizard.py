@@ -1,0 +1,3 @@
+"""Wizard models: the draft tree editors change and the published snapshots merchants use."""
+
+__all__ = []
