@@ -1,7 +1,7 @@
 """Shared pieces of the JSON API under /api/v1/: errors, language, the OpenAPI document.
 
-Each app describes its own endpoints in `<app>/openapi.py` as a dict with "paths" and
-"components" → "schemas"; `openapi_document` merges them.
+Each part describes its own endpoints in a module listed in OPENAPI_MODULES, as a dict `SPEC`
+with "paths" and "components" → "schemas"; `openapi_document` merges them.
 """
 
 import importlib
@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-API_APPS = ["knowledge", "diagnosis"]
+OPENAPI_MODULES = ["knowledge.openapi", "diagnosis.openapi_wizard", "diagnosis.openapi_tickets"]
 
 
 def json_error(code: str, message, status: int, fields: dict | None = None) -> JsonResponse:
@@ -72,9 +72,9 @@ def build_openapi() -> dict:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
         },
     }
-    for app in API_APPS:
+    for module in OPENAPI_MODULES:
         try:
-            spec = importlib.import_module(f"{app}.openapi").SPEC
+            spec = importlib.import_module(module).SPEC
         except ModuleNotFoundError:
             continue
         document["paths"].update(spec.get("paths", {}))
