@@ -26,12 +26,12 @@ class Category(BilingualMixin, models.Model):
     def __str__(self):
         return f"{self.key} · {self.name_zh}"
 
+    def get_absolute_url(self):
+        return reverse("knowledge:category_detail", args=[self.key])
+
     @property
     def name(self):
         return self.tr("name")
-
-    def get_absolute_url(self):
-        return reverse("knowledge:category_detail", args=[self.key])
 
 
 class ResponseCodeQuerySet(models.QuerySet):
@@ -212,6 +212,9 @@ class ArticleVote(models.Model):
         verbose_name = _("文章评价")
         verbose_name_plural = _("文章评价")
 
+    def __str__(self):
+        return f"{self.article_id} {'+' if self.helpful else '-'}"
+
 
 class AnnouncementQuerySet(models.QuerySet):
     def active(self, now=None):
@@ -271,9 +274,9 @@ class Announcement(BilingualMixin, models.Model):
     def __str__(self):
         return self.title_zh
 
+    def get_absolute_url(self):
+        return reverse("knowledge:announcement_detail", args=[self.pk])
+
     @property
     def title(self):
         return self.tr("title")
-
-    def get_absolute_url(self):
-        return reverse("knowledge:announcement_detail", args=[self.pk])

@@ -29,6 +29,9 @@ class TicketCounter(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
 
+    def __str__(self):
+        return f"{self.year}: {self.last}"
+
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
@@ -178,6 +181,9 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
 
+    def __str__(self):
+        return f"{self.ticket_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 def attachment_path(instance, filename):
     # A random, unguessable name; the original name is kept (scrubbed) in `original_name`.
@@ -201,6 +207,9 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    def __str__(self):
+        return self.original_name
+
 
 class ApiToken(models.Model):
     """A merchant user's API token: only a SHA-256 hash is stored; the token is shown once."""
@@ -217,6 +226,9 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}…"
 
 
 class EscalationBatch(models.Model):
@@ -259,3 +271,6 @@ class EscalationItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["batch", "ticket"], name="one_ticket_per_batch")
         ]
+
+    def __str__(self):
+        return f"{self.batch_id}/{self.ticket_id}"
