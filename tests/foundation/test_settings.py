@@ -7,7 +7,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_django(args, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    # A minimal environment: nothing the test process set for itself leaks into the child.
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DATABASE_URL"}
+    clean = {k: v for k, v in os.environ.items() if k in keep}
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
