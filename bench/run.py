@@ -1,0 +1,449 @@
+"""`make bench`: load the real stack with a million tickets and measure every page.
+
+PostgreSQL + production settings (DEBUG off) + gunicorn + whitenoise, wrk on loopback. Prints per
+page: requests/s, p50/p95/p99 latency, SQL queries per request and the ratio to the ceiling (an
+empty Django view on the same stack, same run). Writes bench/results.json and appends a dated
+summary to bench/RESULTS.md. A script, not a test: numbers vary with the machine's load.
+"""
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_NAME = os.environ.get("BENCH_DB", "declinedesk_bench")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+BASE = f"http://127.0.0.1:{PORT}"
+DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
+REUSE = os.environ.get("BENCH_REUSE") == "1"
+
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
+    "DEBUG": "0",
+    "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+    "CONN_MAX_AGE": "600",
+    "LOG_LEVEL": "WARNING",
+}
+
+WRK_SCRIPT = r"""
+local paths = {PATHS}
+local body_template = {BODY}
+local counter = 0
+local thread_id = 0
+local threads = {}
+local next_id = 1
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+end
+function init(args)
+  thread_id = tonumber(tid) or 1
+end
+request = function()
+  counter = counter + 1
+  local path = paths[(counter - 1) % #paths + 1]
+  if body_template ~= nil then
+    local rrn = string.format("%02d%010d", thread_id, counter)
+    local body = string.gsub(body_template, "RRNVALUE", rrn)
+    return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+  end
+  return wrk.format("GET", path)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local errors = e.connect + e.read + e.write + e.timeout
+  io.write(string.format("BENCH %d %d %d %d %d %d %d\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.status, errors))
+end
+"""
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def sh(command, **kwargs):
+    return subprocess.run(command, shell=True, check=True, **kwargs)
+
+
+def ensure_tools():
+    if not shutil.which("wrk"):
+        log("installing wrk (Debian package)")
+        sh("apt-get update -qq")
+        sh("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null")
+    if subprocess.run("pg_isready -h 127.0.0.1 -p 5432 -q", shell=True).returncode != 0:
+        sh("pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n1) main start")
+        time.sleep(2)
+    redis_up = subprocess.run(
+        [sys.executable, "-c", "import redis; redis.Redis(host='127.0.0.1', port=6379).ping()"],
+        capture_output=True,
+    )
+    if redis_up.returncode == 0:
+        ENV["REDIS_URL"] = "redis://127.0.0.1:6379/7"
+
+
+def manage(*args, capture=False):
+    env = {**os.environ, **ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=capture,
+        text=True,
+    )
+
+
+def database_has_data() -> bool:
+    query = "SELECT count(*) FROM diagnosis_ticket"
+    result = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DB_NAME, "-tAc", query],
+        capture_output=True,
+        text=True,
+    )
+    return (
+        result.returncode == 0
+        and result.stdout.strip().isdigit()
+        and int(result.stdout) >= 1_000_000
+    )
+
+
+def prepare_database():
+    if REUSE and database_has_data():
+        log(f"reusing database {DB_NAME}")
+        return {}
+    started = time.perf_counter()
+    sh(f'psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS {DB_NAME}"')
+    sh(f'psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE {DB_NAME}"')
+    manage("migrate", "--noinput", "-v0")
+    manage("seed_demo")
+    django_setup()
+    from bench import generate
+
+    timings = generate.build(stdout=log)
+    timings["total_s"] = round(time.perf_counter() - started, 1)
+    return timings
+
+
+def django_setup():
+    os.environ.update(ENV)
+    import django
+
+    if not getattr(django_setup, "done", False):
+        django.setup()
+        django_setup.done = True
+
+
+def prepare_clients():
+    """Bench users with sessions (cookies) and an API token; returns what the pages need."""
+    django_setup()
+    from io import StringIO
+
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.test import Client
+
+    from diagnosis.models import Merchant, Ticket, User
+
+    merchant = Merchant.objects.filter(mid__startswith="99").order_by("pk").first()
+    merchant_user, _ = User.objects.get_or_create(
+        username="bench-merchant", defaults={"merchant": merchant, "email": "bm@example.com"}
+    )
+    agent, created = User.objects.get_or_create(
+        username="bench-agent", defaults={"email": "ba@example.com"}
+    )
+    if created:
+        agent.groups.add(Group.objects.get(name="Support agents"))
+    cookies = {}
+    for name, user in (("merchant", merchant_user), ("agent", agent)):
+        client = Client()
+        client.force_login(user)
+        cookies[name] = client.cookies["sessionid"].value
+    out = StringIO()
+    call_command("create_api_token", "bench-merchant", stdout=out)
+    token = out.getvalue().strip().split()[-1]
+    ticket = Ticket.objects.filter(merchant=merchant).order_by("-created_at").first()
+    acquirer = merchant.acquirer_id
+    with open(ROOT / "tests" / "knowledge" / "search_queries.json", encoding="utf-8") as handle:
+        queries = [q["q"] for q in json.load(handle)]
+    return {
+        "cookies": cookies,
+        "token": token,
+        "ticket": ticket.number,
+        "acquirer": acquirer,
+        "queries": queries,
+        "tid": merchant.terminals.first().tid,
+    }
+
+
+def pages(ctx):
+    from urllib.parse import quote
+
+    merchant = {"Cookie": f"sessionid={ctx['cookies']['merchant']}"}
+    agent = {"Cookie": f"sessionid={ctx['cookies']['agent']}"}
+    body = json.dumps(
+        {
+            "terminal_id": ctx["tid"],
+            "transaction_time": "2026-11-20T10:15:00+08:00",
+            "amount": "88.50",
+            "currency": "CNY",
+            "card_number": "6228480012345678901",
+            "response_code": "51",
+            "rrn": "RRNVALUE",
+            "trace_number": "000123",
+            "description": "压测：刷卡被拒",
+        }
+    )
+    return [
+        ("ceiling", ["/bench/empty"], {}, None),
+        ("home", ["/"], {}, None),
+        ("code", ["/codes/51/"], {}, None),
+        ("article", ["/articles/insufficient-balance/"], {}, None),
+        ("search_api", [f"/api/v1/search?q={quote(q)}" for q in ctx["queries"]], {}, None),
+        ("wizard_step", WIZARD_STEPS, {}, None),
+        ("merchant_tickets", ["/tickets/"], merchant, None),
+        ("ticket_page", [f"/tickets/{ctx['ticket']}/"], merchant, None),
+        ("desk_queue", ["/desk/"], agent, None),
+        (
+            "desk_queue_filtered",
+            [f"/desk/?status=new&acquirer={ctx['acquirer']}&code=51"],
+            agent,
+            None,
+        ),
+        ("create_ticket", ["/api/v1/tickets"], {"Authorization": f"Bearer {ctx['token']}"}, body),
+    ]
+
+
+# Filled with real wizard URLs (a middle step) once the wizard exists.
+WIZARD_STEPS = ["/diagnose/"]
+
+
+def start_gunicorn():
+    env = {**os.environ, **ENV}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+            "--env",
+            "DJANGO_SETTINGS_MODULE=bench.settings",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(60):
+        try:
+            urllib.request.urlopen(BASE + "/healthz", timeout=1)
+            return process
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def run_wrk(paths, headers, body, seconds):
+    lua = WRK_SCRIPT.replace("{PATHS}", "{" + ",".join(json.dumps(p) for p in paths) + "}")
+    lua = lua.replace("{BODY}", json.dumps(body) if body else "nil")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(lua)
+        script = handle.name
+    header_args = []
+    for name, value in {"X-Forwarded-Proto": "https", "Accept-Encoding": "gzip", **headers}.items():
+        header_args += ["-H", f"{name}: {value}"]
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script,
+            *header_args,
+            BASE,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    os.unlink(script)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed: {result.stdout}\n{result.stderr}")
+    requests, duration_us, p50, p95, p99, status_errors, socket_errors = map(int, line.split()[1:])
+    return {
+        "rps": round(requests / (duration_us / 1e6), 1),
+        "p50_ms": round(p50 / 1000, 2),
+        "p95_ms": round(p95 / 1000, 2),
+        "p99_ms": round(p99 / 1000, 2),
+        "requests": requests,
+        "errors": status_errors + socket_errors,
+    }
+
+
+def count_queries(paths, headers, body):
+    """SQL queries for one request, measured in-process on the same database and settings."""
+    django_setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_X_FORWARDED_PROTO="https")
+    cookie = headers.get("Cookie")
+    if cookie:
+        client.cookies["sessionid"] = cookie.split("=", 1)[1]
+    extra = {}
+    if "Authorization" in headers:
+        extra["HTTP_AUTHORIZATION"] = headers["Authorization"]
+    path = paths[0]
+    for _attempt in range(2):  # the second request shows the steady state (warm caches)
+        with CaptureQueriesContext(connection) as captured:
+            if body:
+                payload = body.replace("RRNVALUE", f"99{int(time.time() * 1000) % 10**10:010d}")
+                response = client.post(path, payload, content_type="application/json", **extra)
+            else:
+                response = client.get(path, **extra)
+    if response.status_code >= 400:
+        log(f"  warning: {path} answered {response.status_code} in-process")
+    return len(captured)
+
+
+def first_visit_bytes(path):
+    """HTML + the CSS and JS it references, compressed as the server sends them."""
+    import re
+
+    def fetch(url):
+        request = urllib.request.Request(
+            url, headers={"Accept-Encoding": "gzip, br", "X-Forwarded-Proto": "https"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+
+    html = fetch(BASE + path)
+    total = len(html)
+    import gzip
+
+    try:
+        text = gzip.decompress(html).decode()
+    except OSError:
+        text = html.decode()
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+\.(?:css|js))"', text):
+        total += len(fetch(BASE + asset))
+    return total
+
+
+def worker_rss_mb(master_pid):
+    rss = []
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            status = (child / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master_pid):
+            rss.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return [round(x, 1) for x in rss]
+
+
+def main():
+    started = time.perf_counter()
+    ensure_tools()
+    timings = prepare_database()
+    manage("collectstatic", "--noinput", "-v0")
+    ctx = prepare_clients()
+    server = start_gunicorn()
+    results = {"pages": {}, "data_build": timings, "workers": WORKERS, "connections": CONNECTIONS}
+    try:
+        for name, paths, headers, body in pages(ctx):
+            run_wrk(paths, headers, body, WARMUP)
+            measured = run_wrk(paths, headers, body, DURATION)
+            measured["queries"] = count_queries(paths, headers, body)
+            results["pages"][name] = measured
+            log(
+                f"{name:22} {measured['rps']:>8} rps  p50 {measured['p50_ms']:>7} ms  "
+                f"p95 {measured['p95_ms']:>7} ms  p99 {measured['p99_ms']:>7} ms  "
+                f"queries {measured['queries']:>3}  errors {measured['errors']}"
+            )
+        results["first_visit_bytes"] = {
+            "home": first_visit_bytes("/"),
+            "code": first_visit_bytes("/codes/51/"),
+        }
+        results["worker_rss_mb"] = worker_rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    ceiling = results["pages"]["ceiling"]["rps"]
+    results["ceiling_rps"] = ceiling
+    for page in results["pages"].values():
+        page["ratio"] = round(page["rps"] / ceiling, 3) if ceiling else None
+    results["duplicate_ticket_numbers"] = duplicate_numbers()
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    write_results(results)
+
+
+def duplicate_numbers():
+    django_setup()
+    from django.db.models import Count
+
+    from diagnosis.models import Ticket
+
+    return Ticket.objects.values("number").annotate(n=Count("id")).filter(n__gt=1).count()
+
+
+def write_results(results):
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    lines = [
+        f"\n## {datetime.now():%Y-%m-%d %H:%M} — {os.cpu_count()} cores, "
+        f"{WORKERS} gunicorn workers, {CONNECTIONS} connections, {DURATION}s per page",
+        "",
+        "| page | rps | p50 ms | p95 ms | p99 ms | queries | ratio to ceiling | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, page in results["pages"].items():
+        lines.append(
+            f"| {name} | {page['rps']} | {page['p50_ms']} | {page['p95_ms']} | {page['p99_ms']} | "
+            f"{page['queries']} | {page['ratio']} | {page['errors']} |"
+        )
+    lines.append("")
+    lines.append(
+        f"First visit (compressed HTML+CSS+JS): {results.get('first_visit_bytes')} bytes; "
+        f"worker RSS after the run: {results.get('worker_rss_mb')} MB; duplicate ticket numbers: "
+        f"{results['duplicate_ticket_numbers']}; data build: {results['data_build']}; "
+        f"elapsed {results['elapsed_s']} s."
+    )
+    with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
+        if handle.tell() == 0:
+            handle.write("# Benchmark results\n\nAppended by `make bench` (bench/run.py).\n")
+        handle.write("\n".join(lines) + "\n")
+    log(f"wrote {out} and bench/RESULTS.md")
+    _ = statistics
+
+
+if __name__ == "__main__":
+    main()

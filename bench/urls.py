@@ -1,0 +1,11 @@
+from django.http import HttpResponse
+from django.urls import path
+
+from config.urls import urlpatterns as project_urlpatterns
+
+
+def empty(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [path("bench/empty", empty), *project_urlpatterns]
