@@ -33,6 +33,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Load the real stack (PostgreSQL, gunicorn, production settings) with 1,000,000 tickets and
+# measure every page with wrk; writes bench/results.json and appends to bench/RESULTS.md.
+bench: install
+	$(PY) bench/run.py
+
 # Re-extract and compile translations (needs GNU gettext; the compiled .mo files are committed).
 messages: install
 	DEBUG=1 $(PY) manage.py makemessages -l en -l zh_Hans --no-obsolete --ignore=.venv --ignore=tests
