@@ -216,7 +216,7 @@ def pages(ctx):
         ("code", ["/codes/51/"], {}, None),
         ("article", ["/articles/insufficient-balance/"], {}, None),
         ("search_api", [f"/api/v1/search?q={quote(q)}" for q in ctx["queries"]], {}, None),
-        ("wizard_step", WIZARD_STEPS, {}, None),
+        ("wizard_step", ctx["wizard_steps"], {}, None),
         ("merchant_tickets", ["/tickets/"], merchant, None),
         ("ticket_page", [f"/tickets/{ctx['ticket']}/"], merchant, None),
         ("desk_queue", ["/desk/"], agent, None),
@@ -230,8 +230,26 @@ def pages(ctx):
     ]
 
 
-# Filled with real wizard URLs (a middle step) once the wizard exists.
-WIZARD_STEPS = ["/diagnose/"]
+def wizard_steps(count=20):
+    """URLs of unfinished wizard steps (questions, not outcomes) along random walks."""
+    import random
+
+    from diagnosis.wizard.engine import walk
+    from diagnosis.wizard.snapshot import live_tree
+
+    rng = random.Random(7)
+    tree = live_tree()
+    steps = set()
+    while len(steps) < count:
+        tokens = []
+        current = walk(tree, tokens)
+        while current is not None and not current.finished:
+            if tokens:
+                steps.add(f"/diagnose/?v={tree.number}&a={'.'.join(tokens)}")
+            options = [o["id"] for o in current.question.get("options") or []]
+            tokens.append(rng.choice(options))
+            current = walk(tree, tokens)
+    return sorted(steps)[:count]
 
 
 def start_gunicorn():

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.urls import translate_url
@@ -40,4 +41,7 @@ def set_language(request):
             data = request.POST.copy()
             data["next"] = translated
             request.POST = data
+        if check_for_language(language) and getattr(request.user, "is_authenticated", False):
+            # Remember the choice for ticket emails (User.language), which have no request.
+            get_user_model().objects.filter(pk=request.user.pk).update(language=language)
     return i18n.set_language(request)

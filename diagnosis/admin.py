@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis import admin_wizard  # noqa: F401  (registers the wizard models)
 from diagnosis.models import Bank, Merchant, Terminal, User
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, (_("商户"), {"fields": ("merchant",)}))
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("商户"), {"fields": ("merchant", "language")}))
     list_display = ("username", "email", "merchant", "is_staff", "is_active")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     list_select_related = ("merchant",)

@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from diagnosis import api_tickets
+
+urlpatterns = [
+    path("tickets", api_tickets.tickets_endpoint, name="api_tickets"),
+]

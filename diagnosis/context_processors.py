@@ -6,6 +6,10 @@ from diagnosis import permissions
 # (url name, label, who may see it). Order is the order in the navigation bar.
 NAVIGATION = [
     ("knowledge:home", _("知识库"), lambda user: True),
+    ("knowledge:code_list", _("应答码大全"), lambda user: True),
+    ("diagnosis:wizard", _("故障排查"), lambda user: True),
+    ("diagnosis:ticket_list", _("我的工单"), lambda user: permissions.can_record_tickets(user)),
+    ("diagnosis:desk", _("工作台"), lambda user: permissions.can_use_desk(user)),
     ("admin:index", _("内容管理"), lambda user: permissions.can_edit_knowledge(user)),
 ]
 

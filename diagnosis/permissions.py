@@ -57,3 +57,150 @@ def role_required(check):
         return wrapped
 
     return decorator
+
+
+# --- Agents' desk and bank escalations (desk helper) ---------------------------------------------
+
+
+def can_work_desk_ticket(user, ticket) -> bool:
+    """Agents (and superusers) work every ticket from the desk: reply, note, assign, set status."""
+    return can_use_desk(user)
+
+
+def can_manage_escalations(user) -> bool:
+    """Create, send and export escalation batches; merchants never reach them."""
+    return can_use_desk(user)
+
+
+def can_view_escalation(user, batch) -> bool:
+    return can_manage_escalations(user)
+
+
+# --- Tickets -------------------------------------------------------------------------------------
+# Merchant users see only their own merchant's tickets (anything else is a 404, not a 403, so
+# ticket numbers of other merchants cannot be probed); agents see every ticket. Internal notes and
+# their attachments are for agents only.
+
+
+def ticket_role(user, ticket) -> str | None:
+    """The workflow role `user` has on `ticket`: "agent", "merchant" or None."""
+    from diagnosis import workflow
+
+    if is_agent(user):
+        return workflow.AGENT
+    if is_merchant_user(user) and user.merchant_id == ticket.merchant_id:
+        return workflow.MERCHANT
+    return None
+
+
+def visible_tickets(user, queryset=None):
+    """The tickets `user` may see (a filtered queryset; empty for anyone without a role)."""
+    from diagnosis.models import Ticket
+
+    queryset = Ticket.objects.all() if queryset is None else queryset
+    if is_agent(user):
+        return queryset
+    if is_merchant_user(user):
+        return queryset.filter(merchant_id=user.merchant_id)
+    return queryset.none()
+
+
+def can_view_ticket(user, ticket) -> bool:
+    return ticket_role(user, ticket) is not None
+
+
+def can_see_internal_notes(user) -> bool:
+    return is_agent(user)
+
+
+def can_reply_ticket(user, ticket) -> bool:
+    """Agents always; the merchant while the ticket is not resolved or closed (reopen first)."""
+    from diagnosis import workflow
+
+    role = ticket_role(user, ticket)
+    if role == workflow.AGENT:
+        return True
+    return role == workflow.MERCHANT and ticket.status not in workflow.DONE_STATUSES
+
+
+def can_add_internal_note(user, ticket) -> bool:
+    return is_agent(user) and can_view_ticket(user, ticket)
+
+
+def can_change_ticket_status(user, ticket, status, *, now=None) -> bool:
+    from diagnosis import workflow
+
+    return workflow.can_transition(ticket, ticket_role(user, ticket), status, now=now)
+
+
+def ticket_status_choices(user, ticket, *, now=None) -> list[str]:
+    """Statuses `user` may move `ticket` to now (for forms and buttons)."""
+    from diagnosis import workflow
+
+    return workflow.allowed_transitions(ticket, ticket_role(user, ticket), now=now)
+
+
+def can_close_ticket(user, ticket, *, now=None) -> bool:
+    return can_change_ticket_status(user, ticket, "closed", now=now)
+
+
+def can_reopen_ticket(user, ticket, *, now=None) -> bool:
+    from diagnosis import workflow
+
+    return ticket.status in workflow.DONE_STATUSES and can_change_ticket_status(
+        user, ticket, "in_progress", now=now
+    )
+
+
+def can_assign_tickets(user) -> bool:
+    return is_agent(user)
+
+
+def can_be_assigned(user) -> bool:
+    return user is not None and user.is_active and is_agent(user)
+
+
+def can_set_ticket_priority(user) -> bool:
+    return is_agent(user)
+
+
+def can_view_attachment(user, attachment) -> bool:
+    """Only who may see the ticket; an internal note's attachment only agents."""
+    if not can_view_ticket(user, attachment.ticket):
+        return False
+    event = attachment.event
+    return event is None or not event.is_internal or can_see_internal_notes(user)
+
+
+def can_manage_api_tokens(user) -> bool:
+    return is_merchant_user(user) and user.is_active
+
+
+# --- Troubleshooting wizard (wizard helper) ----------------------------------------------------
+# Merchants (and anyone) walk the published tree; editors edit the draft in the admin, preview it,
+# publish it and read the per-outcome statistics.
+
+
+def can_preview_wizard(user) -> bool:
+    return can_edit_knowledge(user)
+
+
+def can_publish_wizard(user) -> bool:
+    return can_edit_knowledge(user) and user.has_perm("diagnosis.add_wizardversion")
+
+
+def can_view_wizard_stats(user) -> bool:
+    return can_edit_knowledge(user) and user.has_perm("diagnosis.view_wizardrun")
+
+
+# --- Knowledge base (knowledge helper) -----------------------------------------------------------
+# Everyone reads published articles; editors (staff in "Knowledge editors", or superusers) edit
+# content in the admin, preview drafts and restore article revisions.
+
+
+def can_preview_articles(user) -> bool:
+    return can_edit_knowledge(user)
+
+
+def can_restore_article_revisions(user) -> bool:
+    return can_edit_knowledge(user) and user.has_perm("knowledge.change_article")

@@ -20,8 +20,19 @@ ROLE_MODEL_PERMISSIONS = {
             "article",
             "announcement",
             "articlerevision",
+            "articlevote",
         ],
-        "diagnosis": ["wizardnode", "wizardoption", "wizardoutcome", "wizardversion"],
+        # Wizard: the draft rows, publishing (add_wizardversion) and run statistics.
+        "diagnosis": [
+            "wizardquestion",
+            "wizardoption",
+            "wizardoutcome",
+            "wizardcause",
+            "wizardoutcomearticle",
+            "wizardcoderoute",
+            "wizardversion",
+            "wizardrun",
+        ],
     },
     SUPPORT_AGENTS: {},
 }

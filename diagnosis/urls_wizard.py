@@ -1,7 +1,9 @@
 from django.urls import path
 
-from diagnosis.views.placeholder import placeholder
+from diagnosis.views import wizard
 
 urlpatterns = [
-    path("", placeholder, name="wizard"),
+    path("", wizard.wizard, name="wizard"),
+    path("vote/", wizard.wizard_vote, name="wizard_vote"),
+    path("thanks/", wizard.wizard_thanks, name="wizard_thanks"),
 ]

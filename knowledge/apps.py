@@ -6,3 +6,8 @@ class KnowledgeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "knowledge"
     verbose_name = _("知识库")
+
+    def ready(self):
+        from knowledge import signals
+
+        signals.connect()

@@ -1,7 +1,10 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
 from knowledge.bilingual import BilingualMixin, lines
@@ -15,8 +18,9 @@ class Category(BilingualMixin, models.Model):
     name_en = models.CharField(_("英文名称"), max_length=60)
     description_zh = models.TextField(_("中文说明"), blank=True)
     description_en = models.TextField(_("英文说明"), blank=True)
-    position = models.PositiveSmallIntegerField(_("排序"), default=0)
+    position = models.PositiveSmallIntegerField(_("显示顺序"), default=0)
     is_decline = models.BooleanField(_("属于拒绝原因"), default=True)
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["position", "key"]
@@ -32,6 +36,10 @@ class Category(BilingualMixin, models.Model):
     @property
     def name(self):
         return self.tr("name")
+
+    @property
+    def description(self):
+        return self.tr("description")
 
 
 class ResponseCodeQuerySet(models.QuerySet):
@@ -99,6 +107,64 @@ class ResponseCode(BilingualMixin, models.Model):
     @property
     def merchant_steps(self):
         return lines(self.tr("merchant_steps"))
+
+    @property
+    def explanation(self):
+        return self.tr("explanation")
+
+    @property
+    def say_to_customer(self):
+        return self.tr("say_to_customer")
+
+    @property
+    def retry_advice(self):
+        return self.tr("retry_advice")
+
+    def search_document(self):
+        """This code as a search document (see knowledge.search); category must be loaded."""
+        from knowledge.search import Document
+
+        meanings = [self.meaning_zh, self.meaning_en]
+        phrases = [(m, 1.0) for m in meanings]
+        for meaning in meanings:
+            phrases.extend((part, 0.8) for part in MEANING_PARTS.split(meaning) if part.strip())
+        phrases.extend((k, 1.0) for k in lines(self.keywords_zh) + lines(self.keywords_en))
+        category = self.category
+        return Document(
+            kind="code",
+            key=self.code,
+            category=category.key,
+            category_name={"zh": category.name_zh, "en": category.name_en},
+            codes=(self.code,),
+            title={
+                "zh": f"{self.code} · {self.meaning_zh}",
+                "en": f"{self.code} · {self.meaning_en}",
+            },
+            summary={"zh": self.explanation_zh, "en": self.explanation_en},
+            fields=[
+                (self.code, 3.0),
+                (self.meaning_zh, 3.0),
+                (self.meaning_en, 3.0),
+                (self.keywords_zh, 2.5),
+                (self.keywords_en, 2.5),
+                (self.explanation_zh, 1.0),
+                (self.explanation_en, 1.0),
+                (self.merchant_steps_zh, 0.5),
+                (self.merchant_steps_en, 0.5),
+                (self.say_to_customer_zh, 0.3),
+                (self.say_to_customer_en, 0.3),
+                (self.retry_advice_zh, 0.3),
+                (self.retry_advice_en, 0.3),
+                (category.name_zh, 0.3),
+                (category.name_en, 0.3),
+            ],
+            phrases=phrases,
+            boost=1.0 if category.is_decline else 0.85,
+        )
+
+
+MEANING_PARTS = re.compile(r"\s*[–—/／（）()：:，,；;]\s*")
+TITLE_CODE_SUFFIX = re.compile(r"\s*[（(][^（）()]*\d[^（）()]*[）)]\s*$")
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -168,6 +234,53 @@ class Article(BilingualMixin, models.Model):
     @property
     def summary(self):
         return self.tr("summary")
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    def search_document(self):
+        """This article as a search document; category and codes should be prefetched."""
+        from knowledge.search import Document
+
+        codes = tuple(sorted(code.code for code in self.codes.all()))
+        titles = [self.title_zh, self.title_en]
+        phrases = [(TITLE_CODE_SUFFIX.sub("", title), 1.0) for title in titles]
+        phrases.extend((k, 1.0) for k in lines(self.keywords_zh) + lines(self.keywords_en))
+        category = self.category
+        return Document(
+            kind="article",
+            key=self.slug,
+            category=category.key,
+            category_name={"zh": category.name_zh, "en": category.name_en},
+            codes=codes,
+            title={"zh": self.title_zh, "en": self.title_en},
+            summary={"zh": self.summary_zh, "en": self.summary_en},
+            fields=[
+                (self.title_zh, 3.0),
+                (self.title_en, 3.0),
+                (self.keywords_zh, 2.5),
+                (self.keywords_en, 2.5),
+                (" ".join(codes), 2.0),
+                (self.summary_zh, 1.5),
+                (self.summary_en, 1.5),
+                (self.symptoms_zh, 1.0),
+                (self.symptoms_en, 1.0),
+                (self.cause_zh, 0.7),
+                (self.cause_en, 0.7),
+                (self.merchant_steps_zh, 0.5),
+                (self.merchant_steps_en, 0.5),
+                (self.cardholder_steps_zh, 0.4),
+                (self.cardholder_steps_en, 0.4),
+                (self.prevention_zh, 0.5),
+                (self.prevention_en, 0.5),
+                (self.customer_script_zh, 0.3),
+                (self.customer_script_en, 0.3),
+                (category.name_zh, 0.3),
+                (category.name_en, 0.3),
+            ],
+            phrases=phrases,
+        )
 
 
 class ArticleRevision(models.Model):
@@ -280,3 +393,45 @@ class Announcement(BilingualMixin, models.Model):
     @property
     def title(self):
         return self.tr("title")
+
+    @property
+    def body(self):
+        return self.tr("body")
+
+    def clean(self):
+        super().clean()
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("结束时间必须晚于开始时间。")})
+
+    def status(self, now=None) -> str:
+        """ "active", "upcoming" or "past"."""
+        now = now or timezone.now()
+        if self.starts_at > now:
+            return "upcoming"
+        if self.ends_at is not None and self.ends_at <= now:
+            return "past"
+        return "active"
+
+    @property
+    def window_text(self) -> str:
+        """The time window in the active language and the site's time zone."""
+        moment = _("n月j日 H:i")
+        start = dateformat.format(timezone.localtime(self.starts_at), str(moment))
+        if self.ends_at is None:
+            return _("%(start)s 起，结束时间待定") % {"start": start}
+        end_local = timezone.localtime(self.ends_at)
+        if end_local.date() == timezone.localtime(self.starts_at).date():
+            end = dateformat.format(end_local, "H:i")
+        else:
+            end = dateformat.format(end_local, str(moment))
+        return _("%(start)s 至 %(end)s") % {"start": start, "end": end}
+
+    @property
+    def more_label(self):
+        return _("查看详情")
+
+    @property
+    def bank_label(self) -> str:
+        if self.bank_id is None:
+            return str(_("所有银行"))
+        return f"{self.bank.name} · {self.get_bank_role_display()}"

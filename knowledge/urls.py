@@ -6,4 +6,12 @@ app_name = "knowledge"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("codes/", views.code_list, name="code_list"),
+    path("codes/<str:code>/", views.code_detail, name="code_detail"),
+    path("categories/<slug:key>/", views.category_detail, name="category_detail"),
+    path("articles/<slug:slug>/", views.article_detail, name="article_detail"),
+    path("articles/<slug:slug>/vote/", views.article_vote, name="article_vote"),
+    path("announcements/", views.announcement_list, name="announcement_list"),
+    path("announcements/<int:pk>/", views.announcement_detail, name="announcement_detail"),
 ]

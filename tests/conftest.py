@@ -1,6 +1,28 @@
 import pytest
+from django.core.cache import cache
 
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached data must not outlive a rolled-back DB."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request to /en/… leaves English active in
+    the thread (LocaleMiddleware never deactivates), which would leak into the next test's
+    reverse() and gettext calls."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -36,3 +58,9 @@ def editor(db):
 @pytest.fixture
 def superuser(db):
     return factories.user(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def ticket(merchant_user, terminal):
+    """A ticket of `merchant` (on `terminal`), recorded by `merchant_user` through the service."""
+    return factories.ticket(merchant=merchant_user.merchant, user=merchant_user, tid=terminal.tid)

@@ -56,3 +56,27 @@ def agent(**kwargs) -> User:
 
 def editor(**kwargs) -> User:
     return user(groups=[KNOWLEDGE_EDITORS], is_staff=True, **kwargs)
+
+
+def ticket(*, merchant=None, user=None, **kwargs):
+    """A ticket recorded through the ticket service (numbered, masked, with its CREATED event)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diagnosis.services.tickets import ticket_create
+
+    if user is None:
+        user = merchant_user(merchant=merchant) if merchant else merchant_user()
+    merchant = merchant or user.merchant
+    n = next(_seq)
+    defaults = {
+        "tid": f"{n:08d}",
+        "transaction_time": timezone.now() - timedelta(hours=1),
+        "amount": "128.50",
+        "card_number": "1234",
+        "response_code": "51",
+        "rrn": f"{n:012d}",
+        "description": "顾客刷卡提示交易拒绝",
+    }
+    return ticket_create(merchant=merchant, user=user, **{**defaults, **kwargs})

@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "diagnosis.context_processors.navigation",
+                "knowledge.context_processors.announcements",
             ],
         },
     },
@@ -160,6 +161,19 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "DeclineDesk <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in emails (ticket notifications): scheme + host, no trailing slash.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Tickets: first-response target in working hours (diagnosis/sla.py).
+FIRST_RESPONSE_HOURS = float(os.environ.get("FIRST_RESPONSE_HOURS", "4"))
+WORKING_HOURS_TIMEZONE = os.environ.get("WORKING_HOURS_TIMEZONE", "Asia/Shanghai")
+WORKING_HOURS_START = os.environ.get("WORKING_HOURS_START", "09:00")
+WORKING_HOURS_END = os.environ.get("WORKING_HOURS_END", "18:00")
+WORKING_DAYS = [int(day) for day in env_list("WORKING_DAYS", "1,2,3,4,5")]  # ISO: 1 = Monday
+SLA_HOLIDAYS = env_list("SLA_HOLIDAYS")  # YYYY-MM-DD,YYYY-MM-DD,…
+# Ticket attachments: JPEG/PNG/PDF checked by content, at most this many bytes each.
+TICKET_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKET_ATTACHMENT_MAX_BYTES", "5242880"))  # 5 MB
+TICKET_ATTACHMENTS_PER_UPLOAD = 5
 
 # Security. Every header below is on in production; DEBUG keeps plain HTTP usable locally.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import get_language
@@ -76,6 +77,13 @@ class User(AbstractUser):
         blank=True,
         related_name="users",
         verbose_name=_("所属商户"),
+    )
+    language = models.CharField(
+        _("邮件语言"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("工单通知邮件使用的语言。"),
     )
 
     class Meta(AbstractUser.Meta):

@@ -122,6 +122,17 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Desk: sortable priority (urgent first), computed by the database so it never goes stale.
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(priority="urgent", then=models.Value(0)),
+            models.When(priority="high", then=models.Value(1)),
+            models.When(priority="normal", then=models.Value(2)),
+            default=models.Value(3),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -144,6 +155,24 @@ class Ticket(models.Model):
             models.Index(fields=["status", "first_response_due"], name="ticket_status_due"),
             models.Index(fields=["-created_at"], name="ticket_created"),
             models.Index(fields=["transaction_time"], name="ticket_txn_time"),
+            # Desk queue (filters without a status, sorting by due time or priority, overdue).
+            models.Index(fields=["acquirer", "-created_at"], name="ticket_acq_created"),
+            models.Index(fields=["assignee", "-created_at"], name="ticket_assignee_created"),
+            models.Index(fields=["first_response_due", "id"], name="ticket_due"),
+            models.Index(fields=["priority_rank", "-created_at"], name="ticket_priority_created"),
+            models.Index(fields=["rrn"], name="ticket_rrn"),
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="ticket_open_created",
+                condition=models.Q(
+                    status__in=["new", "in_progress", "waiting_merchant", "escalated"]
+                ),
+            ),
+            models.Index(
+                fields=["first_response_due"],
+                name="ticket_awaiting_first_reply",
+                condition=models.Q(first_responded_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

@@ -29,7 +29,10 @@ class Command(BaseCommand):
         for username, password, created in demo.seed_accounts():
             state = "created" if created else "exists, unchanged"
             self.stdout.write(f"  {username:<12} password: {password:<16} ({state})")
+        from diagnosis.demo_tickets import seed_tickets
+
+        self.stdout.write(f"Demo tickets: {seed_tickets()} created.")
 
     def reference_commands(self):
         """Commands that load the reference content; each is idempotent on its own."""
-        return []
+        return ["load_knowledge", "load_wizard"]

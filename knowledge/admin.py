@@ -1,0 +1,553 @@
+"""The knowledge admin: codes, articles (with revisions and preview), categories, announcements.
+
+Only knowledge editors (staff in the "Knowledge editors" group) and superusers get in: every
+permission check below also asks diagnosis.permissions.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone, translation
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from diagnosis import permissions
+from knowledge import services
+from knowledge.loading import article_snapshot
+from knowledge.models import (
+    Announcement,
+    Article,
+    ArticleRevision,
+    ArticleVote,
+    Category,
+    ResponseCode,
+)
+
+
+class EditorOnlyMixin:
+    """Model permissions as usual, and the user must be a knowledge editor (or superuser)."""
+
+    def has_module_permission(self, request):
+        return permissions.can_edit_knowledge(request.user) and super().has_module_permission(
+            request
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_edit_knowledge(request.user) and super().has_view_permission(
+            request, obj
+        )
+
+    def has_add_permission(self, request, *args):
+        return permissions.can_edit_knowledge(request.user) and super().has_add_permission(
+            request, *args
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_edit_knowledge(request.user) and super().has_change_permission(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and getattr(obj, "source_hash", ""):
+            # Loaded from knowledge/content: the loader would bring it back. Unpublish instead.
+            return False
+        return permissions.can_edit_knowledge(request.user) and super().has_delete_permission(
+            request, obj
+        )
+
+
+def preview_links(url_name, *args):
+    links = []
+    for code, label in (("zh-hans", "中文"), ("en", "English")):
+        with translation.override(code):
+            links.append((reverse(url_name, args=args), label))
+    return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>', links)
+
+
+# --- categories ------------------------------------------------------------------------------
+@admin.register(Category)
+class CategoryAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    list_display = ("key", "name_zh", "name_en", "position", "is_decline", "articles", "codes")
+    list_editable = ("position",)
+    list_filter = ("is_decline",)
+    search_fields = ("key", "name_zh", "name_en")
+    readonly_fields = ("preview",)
+    fieldsets = (
+        (None, {"fields": ("key", "position", "is_decline", "preview")}),
+        (_("中文"), {"fields": ("name_zh", "description_zh")}),
+        ("English", {"fields": ("name_en", "description_en")}),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                article_total=Count("articles", distinct=True),
+                code_total=Count("codes", distinct=True),
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is part of the API and of URLs: fixed once created.
+        return ("key", "preview") if obj else ("preview",)
+
+    @admin.display(description=_("文章数"), ordering="article_total")
+    def articles(self, obj):
+        return obj.article_total
+
+    @admin.display(description=_("应答码数"), ordering="code_total")
+    def codes(self, obj):
+        return obj.code_total
+
+    @admin.display(description=_("预览"))
+    def preview(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        return preview_links("knowledge:category_detail", obj.key)
+
+
+# --- response codes --------------------------------------------------------------------------
+@admin.register(ResponseCode)
+class ResponseCodeAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    list_display = ("code", "meaning_zh", "meaning_en", "category", "who_acts", "retry", "lookups")
+    list_filter = ("category", "who_acts", "retry", "vague")
+    list_select_related = ("category",)
+    search_fields = ("code", "meaning_zh", "meaning_en", "keywords_zh", "keywords_en")
+    readonly_fields = ("lookups", "updated_at", "preview", "linked_articles")
+    ordering = ("code",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("code", "category"),
+                    ("who_acts", "retry", "vague"),
+                    ("lookups", "updated_at"),
+                    "preview",
+                    "linked_articles",
+                )
+            },
+        ),
+        (
+            _("中文"),
+            {
+                "fields": (
+                    "meaning_zh",
+                    "explanation_zh",
+                    "say_to_customer_zh",
+                    "merchant_steps_zh",
+                    "retry_advice_zh",
+                    "keywords_zh",
+                )
+            },
+        ),
+        (
+            "English",
+            {
+                "fields": (
+                    "meaning_en",
+                    "explanation_en",
+                    "say_to_customer_en",
+                    "merchant_steps_en",
+                    "retry_advice_en",
+                    "keywords_en",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("预览"))
+    def preview(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        return preview_links("knowledge:code_detail", obj.code)
+
+    @admin.display(description=_("讲到这个应答码的文章"))
+    def linked_articles(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        rows = [
+            (
+                reverse("admin:knowledge_article_change", args=[a.pk]),
+                a.title_zh,
+                a.get_status_display(),
+            )
+            for a in obj.articles.order_by("slug")
+        ]
+        if not rows:
+            return gettext("还没有文章（在文章里选择这个应答码即可关联）。")
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> ({})', rows)
+
+
+# --- articles --------------------------------------------------------------------------------
+class ArticleVoteInline(admin.TabularInline):
+    model = ArticleVote
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "helpful", "comment")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    verbose_name_plural = _("读者反馈")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_edit_knowledge(request.user)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(comment="")
+
+
+@admin.register(Article)
+class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "title_zh",
+        "slug",
+        "category",
+        "status",
+        "code_list",
+        "helpful",
+        "updated_at",
+        "preview",
+    )
+    list_filter = ("status", "category", "updated_at")
+    list_select_related = ("category",)
+    search_fields = (
+        "slug",
+        "title_zh",
+        "title_en",
+        "keywords_zh",
+        "keywords_en",
+        "codes__code",
+    )
+    autocomplete_fields = ("codes", "related")
+    readonly_fields = ("preview", "helpful", "created_at", "updated_at", "recent_revisions")
+    actions = ("publish", "unpublish")
+    inlines = [ArticleVoteInline]
+    save_on_top = True
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("slug", "category", "status"),
+                    "codes",
+                    "related",
+                    "preview",
+                )
+            },
+        ),
+        (
+            _("中文"),
+            {
+                "fields": (
+                    "title_zh",
+                    "summary_zh",
+                    "symptoms_zh",
+                    "cause_zh",
+                    "merchant_steps_zh",
+                    "customer_script_zh",
+                    "cardholder_steps_zh",
+                    "prevention_zh",
+                    "keywords_zh",
+                )
+            },
+        ),
+        (
+            "English",
+            {
+                "fields": (
+                    "title_en",
+                    "summary_en",
+                    "symptoms_en",
+                    "cause_en",
+                    "merchant_steps_en",
+                    "customer_script_en",
+                    "cardholder_steps_en",
+                    "prevention_en",
+                    "keywords_en",
+                )
+            },
+        ),
+        (
+            _("反馈与修订"),
+            {"fields": ("helpful", ("created_at", "updated_at"), "recent_revisions")},
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("codes")
+
+    @admin.display(description=_("应答码"))
+    def code_list(self, obj):
+        return ", ".join(code.code for code in obj.codes.all()) or "—"
+
+    @admin.display(description=_("有帮助 / 没帮助"))
+    def helpful(self, obj):
+        return f"{obj.helpful_yes} / {obj.helpful_no}"
+
+    @admin.display(description=_("预览"))
+    def preview(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        return preview_links("knowledge:article_detail", obj.slug)
+
+    @admin.display(description=_("最近修订"))
+    def recent_revisions(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        revisions = obj.revisions.select_related("author")[:5]
+        rows = [
+            (
+                timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
+                r.author or gettext("内容导入"),
+                ", ".join(field_label(f) for f in r.changed_fields) or gettext("无改动"),
+            )
+            for r in revisions
+        ]
+        history = reverse("admin:knowledge_article_revisions", args=[obj.pk])
+        return format_html(
+            "{}<p><a href='{}'>{}</a></p>",
+            format_html_join(mark_safe("<br>"), "{} · {} · {}", rows),
+            history,
+            gettext("查看全部修订并恢复"),
+        )
+
+    # --- revisions on every save ----------------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        if change and obj.pk:
+            previous = Article.objects.select_related("category").get(pk=obj.pk)
+            obj._revision_before = article_snapshot(previous)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        article = form.instance
+        before = getattr(article, "_revision_before", {})
+        after = article_snapshot(article)
+        changed = sorted(k for k in after if before.get(k) != after[k])
+        services.article_revision_create(
+            article=article, author=request.user, changed_fields=changed
+        )
+
+    @admin.action(description=_("发布所选文章"), permissions=["change"])
+    def publish(self, request, queryset):
+        self._set_status(request, queryset, Article.Status.PUBLISHED)
+
+    @admin.action(description=_("把所选文章改回草稿"), permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._set_status(request, queryset, Article.Status.DRAFT)
+
+    def _set_status(self, request, queryset, status):
+        count = 0
+        for article in queryset.exclude(status=status):
+            article.status = status
+            article.save(update_fields=["status", "updated_at"])
+            services.article_revision_create(
+                article=article, author=request.user, changed_fields=["status"]
+            )
+            count += 1
+        self.message_user(request, gettext("已更新 %(count)d 篇文章。") % {"count": count})
+
+    # --- history and restore views --------------------------------------------------------
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/revisions/",
+                self.admin_site.admin_view(self.revisions_view),
+                name="knowledge_article_revisions",
+            ),
+            path(
+                "<path:object_id>/revisions/<int:revision_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="knowledge_article_revision_restore",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _article_or_404(self, request, object_id):
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404
+        if not self.has_view_permission(request, article):
+            raise PermissionDenied
+        return article
+
+    def revisions_view(self, request, object_id):
+        article = self._article_or_404(request, object_id)
+        revisions = list(article.revisions.select_related("author"))
+        rows = []
+        for position, revision in enumerate(revisions):
+            previous = revisions[position + 1].data if position + 1 < len(revisions) else {}
+            rows.append(
+                {
+                    "revision": revision,
+                    "changes": [
+                        {**change, "label": field_label(change["field"])}
+                        for change in services.revision_changes(revision, previous)
+                    ],
+                    "is_current": position == 0,
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": article,
+            "title": gettext("修订历史：%(title)s") % {"title": article.title_zh},
+            "rows": rows,
+            "can_restore": permissions.can_restore_article_revisions(request.user)
+            and self.has_change_permission(request, article),
+        }
+        return TemplateResponse(request, "admin/knowledge/article/revisions.html", context)
+
+    def restore_view(self, request, object_id, revision_id):
+        article = self._article_or_404(request, object_id)
+        if not (
+            permissions.can_restore_article_revisions(request.user)
+            and self.has_change_permission(request, article)
+        ):
+            raise PermissionDenied
+        revision = get_object_or_404(ArticleRevision, pk=revision_id, article=article)
+        current = article_snapshot(article)
+        differences = [
+            {"label": field_label(name), "now": current.get(name, ""), "then": value}
+            for name, value in revision.data.items()
+            if current.get(name) != value
+        ]
+        if request.method == "POST":
+            services.article_revision_restore(revision=revision, author=request.user)
+            self.message_user(
+                request,
+                gettext("已恢复到 %(time)s 的版本。")
+                % {"time": timezone.localtime(revision.created_at).strftime("%Y-%m-%d %H:%M")},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:knowledge_article_change", args=[article.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": article,
+            "revision": revision,
+            "differences": differences,
+            "title": gettext("恢复修订：%(title)s") % {"title": article.title_zh},
+        }
+        return TemplateResponse(request, "admin/knowledge/article/restore.html", context)
+
+
+def field_label(name: str) -> str:
+    try:
+        return str(Article._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 - unknown names are shown as they are
+        return name
+
+
+@admin.register(ArticleRevision)
+class ArticleRevisionAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    list_display = ("article", "created_at", "author", "changes")
+    list_select_related = ("article", "author")
+    list_filter = ("created_at",)
+    search_fields = ("article__slug", "article__title_zh", "article__title_en")
+    date_hierarchy = "created_at"
+    readonly_fields = ("article", "author", "created_at", "changed_fields", "data", "restore")
+
+    @admin.display(description=_("修改的字段"))
+    def changes(self, obj):
+        return ", ".join(field_label(f) for f in obj.changed_fields) or "—"
+
+    @admin.display(description=_("恢复"))
+    def restore(self, obj):
+        url = reverse("admin:knowledge_article_revision_restore", args=[obj.article_id, obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, gettext("恢复到这个版本"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(ArticleVote)
+class ArticleVoteAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    list_display = ("article", "helpful", "comment", "created_at")
+    list_filter = ("helpful", "created_at")
+    list_select_related = ("article",)
+    search_fields = ("article__slug", "article__title_zh", "comment")
+    fields = ("article", "helpful", "comment", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- announcements ---------------------------------------------------------------------------
+class AnnouncementStateFilter(admin.SimpleListFilter):
+    title = _("状态")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", _("正在生效")), ("upcoming", _("即将开始")), ("past", _("已结束")))
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.active(now)
+        if self.value() == "upcoming":
+            return queryset.filter(starts_at__gt=now)
+        if self.value() == "past":
+            return queryset.filter(ends_at__lte=now)
+        return queryset
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    list_display = ("title_zh", "bank", "bank_role", "severity", "starts_at", "ends_at", "state")
+    list_filter = (AnnouncementStateFilter, "severity", "bank_role", "bank")
+    list_select_related = ("bank",)
+    search_fields = ("title_zh", "title_en", "body_zh", "body_en", "bank__name_zh")
+    date_hierarchy = "starts_at"
+    readonly_fields = ("preview", "created_at")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("bank", "bank_role"),
+                    "severity",
+                    ("starts_at", "ends_at"),
+                    "preview",
+                )
+            },
+        ),
+        (_("中文"), {"fields": ("title_zh", "body_zh")}),
+        ("English", {"fields": ("title_en", "body_en")}),
+    )
+
+    @admin.display(description=_("状态"))
+    def state(self, obj):
+        labels = {"active": _("正在生效"), "upcoming": _("即将开始"), "past": _("已结束")}
+        return labels[obj.status()]
+
+    @admin.display(description=_("预览"))
+    def preview(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        return preview_links("knowledge:announcement_detail", obj.pk)

@@ -1,0 +1,129 @@
+"""Writes with rules: revisions, restoring a revision, lookups counter, votes."""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from diagnosis.cards import scrub_text
+from knowledge.loading import ARTICLE_FIELDS, LANG_KEYS, article_snapshot
+from knowledge.models import Article, ArticleRevision, ArticleVote, Category, ResponseCode
+
+VOTE_RATE_LIMIT = 20  # votes per IP address …
+VOTE_RATE_WINDOW = 60 * 60  # … per hour
+
+
+# --- revisions -------------------------------------------------------------------------------
+def article_revision_create(*, article, author, changed_fields) -> ArticleRevision:
+    return ArticleRevision.objects.create(
+        article=article,
+        author=author if getattr(author, "is_authenticated", False) else None,
+        changed_fields=list(changed_fields),
+        data=article_snapshot(article),
+    )
+
+
+def revision_changes(revision, previous_data) -> list[dict]:
+    """[{field, before, after}] between a snapshot and the one before it (for the history)."""
+    changes = []
+    for name in revision.changed_fields:
+        changes.append(
+            {
+                "field": name,
+                "before": (previous_data or {}).get(name, ""),
+                "after": revision.data.get(name, ""),
+            }
+        )
+    return changes
+
+
+@transaction.atomic
+def article_revision_restore(*, revision, author) -> ArticleRevision:
+    """Put the article back to a snapshot; the restore is itself a new revision."""
+    article = Article.objects.select_for_update().get(pk=revision.article_id)
+    data = revision.data
+    before = article_snapshot(article)
+    for name in ARTICLE_FIELDS:
+        for suffix in LANG_KEYS:
+            key = f"{name}_{suffix}"
+            if key in data:
+                setattr(article, key, data[key])
+    if data.get("status") in Article.Status.values:
+        article.status = data["status"]
+    category = Category.objects.filter(key=data.get("category")).first()
+    if category is not None:
+        article.category = category
+    article.save()
+    article.codes.set(ResponseCode.objects.filter(code__in=data.get("codes", [])))
+    article.related.set(
+        Article.objects.filter(slug__in=data.get("related", [])).exclude(pk=article.pk)
+    )
+    after = article_snapshot(article)
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    return article_revision_create(article=article, author=author, changed_fields=changed)
+
+
+# --- lookups ---------------------------------------------------------------------------------
+def code_record_lookup(*, code: ResponseCode) -> None:
+    """Count a look-up (an UPDATE without save(): no signals, updated_at untouched)."""
+    ResponseCode.objects.filter(pk=code.pk).update(lookups=F("lookups") + 1)
+
+
+# --- votes -----------------------------------------------------------------------------------
+def _hash(value: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{value}".encode()).hexdigest()
+
+
+def voter_key(*, user=None, visitor_id: str = "") -> str:
+    """A stable, non-reversible key for one visitor: the account, else the visitor cookie."""
+    if user is not None and user.is_authenticated:
+        return _hash(f"user:{user.pk}")
+    return _hash(f"visitor:{visitor_id}")
+
+
+def client_ip(request) -> str:
+    # Behind a proxy REMOTE_ADDR is the proxy; the proxy must then set it (e.g. gunicorn's
+    # --forwarded-allow-ips). X-Forwarded-For is not trusted here: clients can forge it.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def vote_rate_limited(*, ip: str) -> bool:
+    """True when this IP address has used up its votes for the current window."""
+    key = f"knowledge:vote-rate:{_hash(ip)[:32]}"
+    if cache.add(key, 1, VOTE_RATE_WINDOW):
+        return False
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, VOTE_RATE_WINDOW)
+        return False
+    return count > VOTE_RATE_LIMIT
+
+
+@dataclass
+class VoteOutcome:
+    recorded: bool
+    already_voted: bool = False
+    vote: ArticleVote | None = None
+
+
+def article_vote(*, article, key: str, helpful: bool, comment: str = "") -> VoteOutcome:
+    """One vote per visitor per article; the comment is scrubbed of card numbers first."""
+    comment = scrub_text((comment or "").strip())[:1000]
+    try:
+        with transaction.atomic():
+            vote = ArticleVote(article=article, voter_key=key, helpful=helpful, comment=comment)
+            vote.full_clean(exclude=["article"])
+            vote.save()
+    except IntegrityError:
+        return VoteOutcome(recorded=False, already_voted=True)
+    counter = "helpful_yes" if helpful else "helpful_no"
+    Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
+    return VoteOutcome(recorded=True, vote=vote)
+
+
+def has_voted(*, article, key: str) -> bool:
+    return ArticleVote.objects.filter(article=article, voter_key=key).exists()

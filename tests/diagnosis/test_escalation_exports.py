@@ -1,0 +1,221 @@
+"""Batch exports: CSV (UTF-8 BOM) and XLSX bytes, columns, masked card only, printable page."""
+
+import csv
+import io
+import re
+import zipfile
+from datetime import datetime
+from decimal import Decimal
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from diagnosis.exports import escalation_csv, escalation_xlsx
+from diagnosis.models import Ticket
+from diagnosis.services.escalations import (
+    escalation_create,
+    escalation_mark_sent,
+    escalation_set_bank_reference,
+)
+from tests import factories
+from tests.diagnosis.desk_support import make_ticket
+
+pytestmark = pytest.mark.django_db
+FULL_CARD = "6228480402564890018"  # UnionPay, passes Luhn
+VISA = "4111 1111 1111 1111"
+HEADER_ZH = [
+    "商户号（MID）",
+    "商户名称",
+    "终端号（TID）",
+    "交易时间（北京时间）",
+    "金额",
+    "币种",
+    "卡号（已遮蔽）",
+    "应答码",
+    "参考号（RRN）",
+    "凭证号",
+    "批次号",
+    "情况说明",
+    "银行受理号",
+    "工单号",
+]
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+
+
+@pytest.fixture
+def batch(agent):
+    bank = factories.bank(name_zh="中国银行", name_en="Bank of China")
+    shop = factories.merchant(acquirer=bank, name="老王便利店", mid="898310000000123")
+    first = make_ticket(
+        merchant=shop,
+        tid="0A123456",
+        transaction_time=datetime(2026, 3, 1, 23, 30, 5, tzinfo=ZoneInfo("Asia/Shanghai")),
+        amount=Decimal("1288.00"),
+        card_masked="622848*********0018",
+        response_code="51",
+        rrn="000123456789",
+        trace_number="000321",
+        batch_number="000777",
+        description="顾客刷卡被拒，\n重试两次",
+    )
+    # A full card number sneaked into the stored data (e.g. an old import): exports mask it.
+    second = make_ticket(
+        merchant=shop,
+        card_masked=FULL_CARD,
+        description=f'=HYPERLINK("x") 卡号 {FULL_CARD} / {VISA}',
+    )
+    batch = escalation_create(actor=agent, tickets=[first, second])
+    escalation_mark_sent(batch=batch, actor=agent)
+    escalation_set_bank_reference(item=batch.items.first(), reference="BOC-REF-1")
+    return batch
+
+
+def csv_rows(data: bytes):
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data[3:].decode("utf-8"))))
+
+
+def assert_no_full_card(text: str):
+    assert FULL_CARD not in text
+    assert "4111111111111111" not in re.sub(r"[ -]", "", text)
+
+
+def test_csv_bytes_bom_header_and_values(batch):
+    data = escalation_csv(batch)
+    assert b"\r\n" in data
+    rows = csv_rows(data)
+    assert rows[0] == HEADER_ZH
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["商户号（MID）"] == "898310000000123"
+    assert first["商户名称"] == "老王便利店"
+    assert first["终端号（TID）"] == "0A123456"
+    assert first["交易时间（北京时间）"] == "2026-03-01 23:30:05"
+    assert first["金额"] == "1288.00"
+    assert first["币种"] == "CNY"
+    assert first["卡号（已遮蔽）"] == "622848*********0018"
+    assert first["应答码"] == "51"
+    assert first["参考号（RRN）"] == "000123456789"
+    assert first["凭证号"] == "000321"
+    assert first["批次号"] == "000777"
+    assert first["情况说明"] == "顾客刷卡被拒， 重试两次"
+    assert first["银行受理号"] == "BOC-REF-1"
+    assert len(rows) == 3
+
+
+def test_csv_masks_sneaked_full_card_numbers_and_formulas(batch):
+    text = escalation_csv(batch).decode("utf-8-sig")
+    assert_no_full_card(text)
+    second = csv_rows(escalation_csv(batch))[2]
+    assert second[6] == "622848*********0018"
+    assert second[11].startswith("'=HYPERLINK")  # never run as a formula
+    assert "622848*********0018" in second[11] and "411111******1111" in second[11]
+
+
+def english_header():
+    with translation.override("en"):
+        return [translation.gettext(h) for h in HEADER_ZH]
+
+
+def test_csv_headers_follow_the_language(batch):
+    with translation.override("en"):
+        rows = csv_rows(escalation_csv(batch))
+    assert rows[0] == english_header()
+    assert all(cell.isascii() for cell in rows[0])  # every header has an English translation
+    assert rows[0][0] == "Merchant number (MID)"
+
+
+def xlsx_cells(data: bytes):
+    package = zipfile.ZipFile(io.BytesIO(data))
+    assert package.testzip() is None
+    names = set(package.namelist())
+    assert {"[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"} <= names
+    sheet = ElementTree.fromstring(package.read("xl/worksheets/sheet1.xml"))
+    rows = []
+    for row in sheet.iterfind(".//m:sheetData/m:row", NS):
+        values = []
+        for cell in row.iterfind("m:c", NS):
+            if cell.get("t") == "inlineStr":
+                values.append("".join(t.text or "" for t in cell.iterfind(".//m:t", NS)))
+            else:
+                values.append(Decimal(cell.find("m:v", NS).text))
+        rows.append(values)
+    return package, rows
+
+
+def test_xlsx_is_a_valid_workbook_with_the_same_columns(batch):
+    data = escalation_xlsx(batch)
+    assert data[:2] == b"PK"
+    package, rows = xlsx_cells(data)
+    assert rows[0] == HEADER_ZH
+    assert rows[1][0] == "898310000000123"  # text: leading digits kept
+    assert rows[1][4] == Decimal("1288.00")  # a real number
+    assert rows[1][6] == "622848*********0018"
+    everything = "".join(package.read(n).decode("utf-8") for n in package.namelist())
+    assert_no_full_card(everything)
+    ElementTree.fromstring(package.read("xl/workbook.xml"))
+    ElementTree.fromstring(package.read("xl/styles.xml"))
+
+
+def test_download_views(client, agent, batch):
+    client.force_login(agent)
+    response = client.get(reverse("diagnosis:escalation_export_csv", args=[batch.number]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f'filename="{batch.number}.csv"' in response["Content-Disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    assert_no_full_card(response.content.decode("utf-8-sig"))
+    response = client.get(reverse("diagnosis:escalation_export_xlsx", args=[batch.number]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert "no-store" in response["Cache-Control"]
+    xlsx_cells(response.content)
+
+
+def test_english_download_has_english_headers(client, agent, batch):
+    client.force_login(agent)
+    response = client.get("/en" + reverse("diagnosis:escalation_export_csv", args=[batch.number]))
+    assert csv_rows(response.content)[0] == english_header()
+
+
+def test_printable_page(client, agent, batch):
+    client.force_login(agent)
+    response = client.get(reverse("diagnosis:escalation_print", args=[batch.number]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    for header in HEADER_ZH:
+        assert header in body
+    assert "老王便利店" in body and "2026-03-01 23:30:05" in body and "BOC-REF-1" in body
+    assert "中国银行" in body
+    assert_no_full_card(body)
+    assert "data-print" in body and "<script>" not in body  # no inline script (CSP)
+
+
+def test_print_css_hides_chrome():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    css = (Path(settings.BASE_DIR) / "static/css/app.css").read_text()
+    block = css[css.index("@media print") :]
+    assert ".site-header" in block and ".no-print" in block
+
+
+def test_export_of_empty_batch_has_only_the_header(agent):
+    ticket = make_ticket()
+    batch = escalation_create(actor=agent, tickets=[ticket])
+    batch.items.all().delete()
+    assert csv_rows(escalation_csv(batch)) == [HEADER_ZH]
+    assert xlsx_cells(escalation_xlsx(batch))[1] == [HEADER_ZH]
+
+
+def test_ticket_fields_are_escaped_in_xlsx(agent):
+    ticket = make_ticket(description='<b>"&\x01</b>')
+    batch = escalation_create(actor=agent, tickets=[ticket])
+    rows = xlsx_cells(escalation_xlsx(batch))[1]
+    assert rows[1][11] == '<b>"&</b>'
+    assert Ticket.objects.count() == 1
