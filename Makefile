@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cksum requirements/lock.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint format messages bench clean
+.PHONY: install run test browser screenshots lint format messages bench clean
 
 install: $(STAMP)
 
@@ -21,8 +21,22 @@ run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/e2e/) need a Chromium: $CHROMIUM_PATH, else /usr/bin/chromium (Debian's
+# `chromium` package; .ci/run installs it), else Playwright's own, fetched where the network
+# allows it. Without any, the browser tests fail and say how to get one; they never skip.
+browser: install
+	@if [ -n "$${CHROMIUM_PATH:-}" ] && [ -x "$${CHROMIUM_PATH:-}" ]; then :; \
+	elif [ -x /usr/bin/chromium ]; then :; \
+	else $(VENV)/bin/playwright install chromium || echo "No Chromium could be installed."; fi
+
+# PNGs of the main screens at phone and desktop size into docs/screenshots/ (shown in the
+# README); makes sure a CJK font is installed first, or Chinese would render as boxes.
+screenshots: install browser
+	bash .ci/ensure-cjk-font
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/screenshots.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,5 +7,5 @@ urlpatterns = [
     path("", include("knowledge.api_urls")),
     path("", include("diagnosis.api_urls_wizard")),
     path("", include("diagnosis.api_urls_tickets")),
-    re_path(r"^(?P<path>.*)$", api.not_found),
+    re_path(r"(?s)^(?P<path>.*)$", api.not_found),  # (?s): a path with a newline too
 ]

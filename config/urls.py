@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from config import views
 
+handler500 = "diagnosis.middleware.server_error"  # a dead database answers 503, not 500
+
 admin.site.site_header = "DeclineDesk"
 admin.site.site_title = "DeclineDesk"
 

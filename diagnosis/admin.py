@@ -3,7 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis import admin_wizard  # noqa: F401  (registers the wizard models)
-from diagnosis.models import Bank, Merchant, Terminal, User
+from diagnosis.forms import AdminLoginForm
+from diagnosis.models import AuditEvent, Bank, Merchant, Terminal, User
 
 
 @admin.register(User)
@@ -41,3 +42,34 @@ class TerminalAdmin(admin.ModelAdmin):
     list_select_related = ("merchant",)
     search_fields = ("tid", "merchant__name", "merchant__mid")
     autocomplete_fields = ("merchant",)
+
+
+# The admin's login is throttled like the site's (diagnosis/throttle.py).
+admin.site.login_form = AdminLoginForm
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail: read-only, for superusers only; nobody may add, change or delete."""
+
+    list_display = ("created_at", "actor_name", "role", "action", "object_type", "object_repr")
+    list_filter = ("action", "role")
+    search_fields = ("actor_name", "object_id", "object_repr")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    actions = None
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -12,3 +12,7 @@ class DiagnosisConfig(AppConfig):
         from diagnosis import roles
 
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="declinedesk_roles")
+
+        from diagnosis import audit
+
+        audit.connect()

@@ -68,6 +68,11 @@ class AcquirerChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+class CategoryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name  # in the active language (Category.__str__ is the Chinese admin label)
+
+
 class QueueFilterForm(ScrubbedDataMixin, forms.Form):
     """GET filters of the queue. Invalid values are reported and ignored, never a 500."""
 
@@ -83,7 +88,7 @@ class QueueFilterForm(ScrubbedDataMixin, forms.Form):
     acquirer = AcquirerChoiceField(
         label=_("收单行"), queryset=None, required=False, empty_label=_("全部收单行")
     )
-    category = forms.ModelChoiceField(
+    category = CategoryChoiceField(
         label=_("分类"),
         queryset=None,
         required=False,
@@ -248,6 +253,12 @@ class NoteForm(ScrubbedDataMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("只有支持专员能看到，不会发给商户。"),
     )
+
+    def __init__(self, *args, **kwargs):
+        # Shown next to ReplyForm, which also has a "body" field: its own ids keep each label
+        # (and help text) tied to its own textarea. Field names are unchanged.
+        kwargs.setdefault("auto_id", "id_note_%s")
+        super().__init__(*args, **kwargs)
 
     def clean_body(self):
         body = scrub_text(self.cleaned_data["body"]).strip()

@@ -204,3 +204,16 @@ def can_preview_articles(user) -> bool:
 
 def can_restore_article_revisions(user) -> bool:
     return can_edit_knowledge(user) and user.has_perm("knowledge.change_article")
+
+
+# --- Decline insight and incidents (insight helper) ----------------------------------------------
+# Agents read the dashboard and handle incidents; merchants, editors and visitors only see the
+# banners (diagnosis.insight.context_processors).
+
+
+def can_view_insight(user) -> bool:
+    return can_use_desk(user)
+
+
+def can_manage_incidents(user) -> bool:
+    return can_use_desk(user)

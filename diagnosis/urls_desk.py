@@ -1,6 +1,6 @@
 from django.urls import path
 
-from diagnosis.views import desk
+from diagnosis.views import desk, insight
 
 urlpatterns = [
     path("", desk.queue, name="desk"),
@@ -37,4 +37,17 @@ urlpatterns = [
         name="escalation_export_xlsx",
     ),
     path("escalations/<str:number>/print/", desk.escalation_print, name="escalation_print"),
+    # Decline insight: dashboard, CSV per chart, incidents.
+    path("insight/", insight.dashboard, name="insight"),
+    path("insight/<slug:chart>.csv", insight.insight_csv, name="insight_csv"),
+    path("incidents/", insight.incident_list, name="incident_list"),
+    path("incidents/<int:pk>/", insight.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>/status/", insight.incident_status, name="incident_status"),
+    path("incidents/<int:pk>/link/", insight.incident_link, name="incident_link"),
+    path(
+        "incidents/<int:pk>/tickets/<str:number>/unlink/",
+        insight.incident_unlink,
+        name="incident_unlink",
+    ),
+    path("incidents/<int:pk>/reply/", insight.incident_reply, name="incident_reply"),
 ]

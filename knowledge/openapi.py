@@ -37,8 +37,9 @@ SPEC = {
                         "name": "q",
                         "in": "query",
                         "required": True,
-                        "description": "What to search for (a code such as 51, or words).",
-                        "schema": {"type": "string", "maxLength": 200},
+                        "description": "What to search for (a code such as 51, or words); "
+                        "blank is refused with 400.",
+                        "schema": {"type": "string", "maxLength": 200, "pattern": "\\S"},
                         "example": "余额不足",
                     },
                     _LANG,

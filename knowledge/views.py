@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from diagnosis import permissions
@@ -38,7 +38,7 @@ def record_decline_url(*, code=None, category=None) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-@require_GET
+@require_safe
 def home(request):
     return render(
         request,
@@ -51,7 +51,7 @@ def home(request):
     )
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def search(request):
     form = SearchForm(request.GET)
@@ -87,12 +87,12 @@ def _code_like(query: str) -> str | None:
     return query if selectors.CODE_RE.match(query) else None
 
 
-@require_GET
+@require_safe
 def code_list(request):
     return render(request, "knowledge/code_list.html", {"categories": selectors.code_list()})
 
 
-@require_GET
+@require_safe
 def code_detail(request, code):
     found = selectors.code_get(code=code)
     if found is None:
@@ -110,7 +110,8 @@ def code_detail(request, code):
         )
     if found.code != code:
         return redirect(found.get_absolute_url(), permanent=True)
-    services.code_record_lookup(code=found)
+    if request.method == "GET":
+        services.code_record_lookup(code=found)
     return render(
         request,
         "knowledge/code_detail.html",
@@ -124,7 +125,7 @@ def code_detail(request, code):
     )
 
 
-@require_GET
+@require_safe
 def category_detail(request, key):
     category = get_object_or_404(selectors.category_queryset(), key=key)
     articles = Paginator(selectors.category_articles(category=category), CATEGORY_PAGE_SIZE)
@@ -186,7 +187,7 @@ def _article_context(request, article, *, vote_form=None, vote_state=None):
     }
 
 
-@require_GET
+@require_safe
 def article_detail(request, slug):
     article = selectors.article_get(
         slug=slug, include_drafts=permissions.can_preview_articles(request.user)
@@ -237,7 +238,7 @@ def article_vote(request, slug):
     return _set_voter_cookie(response, new_visitor)
 
 
-@require_GET
+@require_safe
 def announcement_list(request):
     active, upcoming, past = selectors.announcement_archive()
     page = Paginator(past, 20).get_page(request.GET.get("page"))
@@ -248,7 +249,7 @@ def announcement_list(request):
     )
 
 
-@require_GET
+@require_safe
 def announcement_detail(request, pk):
     announcement = get_object_or_404(Announcement.objects.select_related("bank"), pk=pk)
     return render(request, "knowledge/announcement_detail.html", {"announcement": announcement})

@@ -1,7 +1,14 @@
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck, settings
 
 from tests import factories
+
+# The machines are shared and noisy: a slow example is not a failure. Examples stay bounded.
+settings.register_profile(
+    "declinedesk", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("declinedesk")
 
 
 @pytest.fixture(autouse=True)

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "diagnosis.middleware.DatabaseUnavailableMiddleware",
+    "diagnosis.middleware.CardNumberURLMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.PreferredLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "diagnosis.context_processors.navigation",
                 "knowledge.context_processors.announcements",
+                "diagnosis.insight.context_processors.insight_alerts",
             ],
         },
     },
@@ -174,6 +177,18 @@ SLA_HOLIDAYS = env_list("SLA_HOLIDAYS")  # YYYY-MM-DD,YYYY-MM-DD,…
 # Ticket attachments: JPEG/PNG/PDF checked by content, at most this many bytes each.
 TICKET_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKET_ATTACHMENT_MAX_BYTES", "5242880"))  # 5 MB
 TICKET_ATTACHMENTS_PER_UPLOAD = 5
+# Uploads above 1 MB are streamed to a temporary file, never held in memory; other request data
+# is capped at 2.5 MB (Django refuses larger non-file bodies with 400).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+
+# Decline insight (diagnosis/insight): incident detection and terminal health thresholds.
+INCIDENT_MIN_MERCHANTS = int(os.environ.get("INCIDENT_MIN_MERCHANTS", "3"))
+INCIDENT_WINDOW_MINUTES = int(os.environ.get("INCIDENT_WINDOW_MINUTES", "30"))
+TERMINAL_HEALTH_MIN_CARDS = int(os.environ.get("TERMINAL_HEALTH_MIN_CARDS", "5"))
+TERMINAL_HEALTH_WINDOW_MINUTES = int(os.environ.get("TERMINAL_HEALTH_WINDOW_MINUTES", "60"))
+INSIGHT_CACHE_SECONDS = int(os.environ.get("INSIGHT_CACHE_SECONDS", "120"))
 
 # Security. Every header below is on in production; DEBUG keeps plain HTTP usable locally.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

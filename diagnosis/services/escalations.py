@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from diagnosis import permissions, workflow
+from diagnosis import audit, permissions, workflow
 from diagnosis.cards import scrub_text
 from diagnosis.models import EscalationBatch, EscalationItem, Ticket, TicketEvent
 
@@ -105,6 +105,9 @@ def escalation_create(*, actor, tickets, note=""):
     EscalationItem.objects.bulk_create(
         [EscalationItem(batch=batch, ticket=ticket) for ticket in locked]
     )
+    audit.record(
+        actor=actor, action="escalation.create", obj=batch, tickets=[t.number for t in locked]
+    )
     return batch
 
 
@@ -162,6 +165,7 @@ def escalation_mark_sent(*, batch, actor):
     batch.status = Batch.SENT
     batch.sent_at = now
     batch.save(update_fields=["status", "sent_at"])
+    audit.record(actor=actor, action="escalation.sent", obj=batch)
     return batch
 
 
@@ -173,6 +177,7 @@ def escalation_mark_answered(*, batch, actor):
     batch.status = Batch.ANSWERED
     batch.answered_at = timezone.now()
     batch.save(update_fields=["status", "answered_at"])
+    audit.record(actor=actor, action="escalation.answered", obj=batch)
     return batch
 
 
@@ -184,6 +189,7 @@ def escalation_mark_closed(*, batch, actor):
     batch.status = Batch.CLOSED
     batch.closed_at = timezone.now()
     batch.save(update_fields=["status", "closed_at"])
+    audit.record(actor=actor, action="escalation.closed", obj=batch)
     return batch
 
 
@@ -222,6 +228,7 @@ def escalation_remove_item(*, item, actor):
     batch = _lock(item.batch)
     if batch.status != Batch.DRAFT:
         raise ValidationError(_("只有草稿批次可以移除工单。"), code="batch_not_draft")
+    audit.record(actor=actor, action="escalation.remove_item", obj=batch, ticket=item.ticket.number)
     item.delete()
     return batch
 
@@ -233,4 +240,5 @@ def escalation_discard(*, batch, actor):
     batch = _lock(batch)
     if batch.status != Batch.DRAFT:
         raise ValidationError(_("只有草稿批次可以删除。"), code="batch_not_draft")
+    audit.record(actor=actor, action="escalation.discard", obj=batch)
     batch.delete()

@@ -309,7 +309,15 @@ def ticket_create(
     event = _event(ticket, TicketEvent.Kind.CREATED, author=user, new=ticket.status)
     _save_attachments(ticket, event, attachments, user)
     _on_commit(notifications.ticket_created, ticket.pk)
+    _on_commit(_detect_incidents, ticket.pk)
     return ticket
+
+
+def _detect_incidents(ticket_pk: int):
+    # Decline insight: a bank-side ticket may complete a burst (two small indexed queries).
+    from diagnosis.insight.detection import detect_after_ticket
+
+    detect_after_ticket(ticket_pk)
 
 
 def ticket_find_duplicates(

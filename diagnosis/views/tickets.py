@@ -90,7 +90,9 @@ def _prefill(params) -> dict:
 def _category_label(key):
     from knowledge.models import Category
 
-    category = Category.objects.filter(key=key).first() if key else None
+    # The raw posted value: a NUL byte would make PostgreSQL refuse the query (500).
+    valid = isinstance(key, str) and key and "\x00" not in key and len(key) <= 100
+    category = Category.objects.filter(key=key).first() if valid else None
     return category.name if category else ""
 
 

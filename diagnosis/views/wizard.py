@@ -16,6 +16,7 @@ from django_htmx.http import push_url
 
 from config.api import json_error, language_of
 from diagnosis import permissions
+from diagnosis.insight import alerts
 from diagnosis.wizard import engine, pages, runs
 from diagnosis.wizard.snapshot import draft_wizard_tree, live_tree
 
@@ -47,7 +48,15 @@ def wizard(request):
     draft = request.GET.get("draft") == "1" and permissions.can_preview_wizard(request.user)
     tree = draft_wizard_tree() if draft else live_tree()
     announcements = pages.active_announcements(request.user)
-    context = {"draft": draft, "announcements": announcements, "tree": tree}
+    # An open incident of the merchant's acquirer ranks the bank-side outcome first, like an
+    # announcement does (diagnosis.insight.alerts).
+    lead_incidents = alerts.incidents_leading_wizard(request.user)
+    context = {
+        "draft": draft,
+        "announcements": announcements,
+        "lead_incidents": lead_incidents,
+        "tree": tree,
+    }
     if tree is None:
         context["empty"] = True
         context["can_publish"] = permissions.can_publish_wizard(request.user)
@@ -92,7 +101,7 @@ def wizard(request):
         context.update(pages.question_screen(current, draft=draft, announcements=announcements))
         return _render_step(request, context, push=push)
 
-    context.update(pages.outcome_screen(current, announcements=announcements))
+    context.update(pages.outcome_screen(current, announcements=announcements or lead_incidents))
     context["can_record"] = not request.user.is_authenticated or permissions.can_record_tickets(
         request.user
     )

@@ -12,6 +12,7 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import islice
+from operator import itemgetter
 
 from knowledge.search import text as T
 from knowledge.search.synonyms import SYNONYM_GROUPS
@@ -28,7 +29,8 @@ CODE_MENTION_BONUS = 8.0  # the query mentions a response code ("应答码12", "
 EXACT_CODE = 1000.0  # the query is exactly a response code
 MIN_RELATIVE_SCORE = 0.25  # results scoring below this share of the best one are dropped
 INTENT_WEIGHT = 1.6  # the task word of a how-to question ("how to void", "怎么撤销")
-MAX_POSTINGS = 1000  # per query term, the strongest documents scored (static pruning)
+MAX_POSTINGS = 500  # per query term, the strongest documents scored (static pruning) …
+MIN_POSTINGS = 100  # … scaled down by the term's query weight, but never below this
 MAX_QUERY_CHARS = 200
 INTENT_EN = re.compile(
     r"\bhow (?:(?:do|can|should|would) (?:i|we|you|they) |(?:do|can) |to )(?:i |we )?([a-z]+)"
@@ -208,6 +210,7 @@ class SearchIndex:
         lengths = []
         phrase_terms = []
         df: Counter = Counter()
+        self.boosts = {i: doc.boost for i, doc in enumerate(self.docs) if doc.boost != 1.0}
         for index, doc in enumerate(self.docs):
             if doc.kind == "code":
                 self.by_code[doc.key.lower()] = index
@@ -221,21 +224,24 @@ class SearchIndex:
                     phrase_terms.append((index, ordered, weight, len(key.replace(" ", ""))))
         count = len(self.docs) or 1
         average = (sum(lengths) / count) or 1.0
+        idf = {t: math.log(1 + (count - n + 0.5) / (n + 0.5)) * (K1 + 1) for t, n in df.items()}
         postings = defaultdict(list)
         for index, tf in enumerate(term_freqs):
             norm = K1 * (1 - B + B * lengths[index] / average)
             for term, freq in tf.items():
-                idf = math.log(1 + (count - df[term] + 0.5) / (df[term] + 0.5))
-                postings[term].append((index, idf * freq * (K1 + 1) / (freq + norm)))
-        # Impact order: each term's documents best first, so a query can stop after the
-        # MAX_POSTINGS strongest ones (only matters for very common terms in large indexes).
+                postings[term].append((index, idf[term] * freq / (freq + norm)))
+        # Impact order: each term's documents best first; a query never looks further than the
+        # MAX_POSTINGS strongest ones, so the rest are not kept (static pruning; it only matters
+        # for common terms in large indexes).
+        impact = itemgetter(1)
         for entries in postings.values():
-            entries.sort(key=lambda entry: (-entry[1], entry[0]))
+            entries.sort(key=impact, reverse=True)  # stable: ties stay in document order
+            del entries[MAX_POSTINGS:]
         self.postings = dict(postings)
         self.phrases = dict(self.phrases)
         anchors = defaultdict(list)
         for index, ordered, weight, length in phrase_terms:
-            anchor = min(ordered, key=lambda t: (df[t], t))  # the rarest term
+            anchor = min(ordered, key=df.__getitem__)  # the rarest term
             anchors[anchor].append((index, frozenset(ordered), ordered, weight, length))
         self.phrase_anchors = dict(anchors)
         for term, frequency in df.items():
@@ -386,24 +392,29 @@ class SearchIndex:
         if not query:
             return Results(hits=[])
         weights, query_key, sequence = self.query_terms(query)
-        scores: dict[int, float] = defaultdict(float)
+        scores: dict[int, float] = {}
+        get = scores.get
         for term, weight in weights.items():
-            for index, value in islice(self.postings[term], MAX_POSTINGS):
-                scores[index] += weight * value
+            # Weaker terms (bigrams, synonyms) can change fewer places in the top results.
+            depth = max(MIN_POSTINGS, int(MAX_POSTINGS * min(weight, 1.0)))
+            for index, value in islice(self.postings[term], depth):
+                scores[index] = get(index, 0.0) + weight * value
         for index, value in self._phrase_scores(query_key, sequence).items():
-            scores[index] += value
-        for index in list(scores):
-            scores[index] *= self.docs[index].boost
+            scores[index] = get(index, 0.0) + value
+        for index, boost in self.boosts.items():
+            if index in scores:
+                scores[index] *= boost
         exact_code = exact_index = None
         compact = T.normalize(query).strip()
         if CODE_RE.match(compact) and compact in self.by_code:
             exact_index = self.by_code[compact]
             exact_code = self.docs[exact_index].key
-            scores[exact_index] += EXACT_CODE
+            scores[exact_index] = get(exact_index, 0.0) + EXACT_CODE
         else:
             for word in re.findall(r"(?<![0-9a-z])[0-9a-z]{2}(?![0-9a-z])", compact):
                 if word in self.by_code and (word.isdigit() or word[0] == "a"):
-                    scores[self.by_code[word]] += CODE_MENTION_BONUS
+                    position = self.by_code[word]
+                    scores[position] = get(position, 0.0) + CODE_MENTION_BONUS
         if not scores:
             return Results(hits=[])
         ranked = heapq.nsmallest(limit + 1, scores.items(), key=lambda item: (-item[1], item[0]))

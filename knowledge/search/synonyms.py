@@ -53,6 +53,7 @@ SYNONYM_GROUPS: list[list[str]] = [
     ["demagnetized", "demagnetised", "stripe", "magnetic stripe", "swipe not working"],
     ["swallowed", "retained", "kept the card", "capture card", "pick up card", "pick-up"],
     # --- data entry
+    ["不支持", "不允许", "不能做", "不受理"],
     ["卡号输错", "卡号打错", "卡号错误", "卡号不对", "卡号无效", "无效卡号"],
     ["wrong card number", "invalid card number", "card number wrong", "mistyped card number"],
     ["输错", "打错", "按错", "输入错误", "录错"],
@@ -71,6 +72,7 @@ SYNONYM_GROUPS: list[list[str]] = [
     ["死机", "开不了机", "黑屏", "不开机", "开不开机", "机器坏了", "没电"],
     ["闪退", "卡死", "程序出错", "软件出错", "软件故障", "程序故障"],
     ["不出小票", "打印不了", "不打印", "打印机", "没小票"],
+    ["小票", "签购单", "凭条", "签单"],
     ["结算", "对账", "批结算", "对账不平"],
     ["sign in", "sign on", "logon", "log on", "login", "log in"],
     [

@@ -255,7 +255,7 @@ def test_outcome_page_query_count_is_constant(
     with django_assert_max_num_queries(4):
         client.get(first)
     client.force_login(merchant_user)
-    with django_assert_max_num_queries(7):  # + session and user
+    with django_assert_max_num_queries(8):  # + session and user, + terminal health (insight)
         client.get(first)
 
 

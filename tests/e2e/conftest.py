@@ -94,6 +94,20 @@ def _new_page(browser, request, *, viewport, javascript=True, locale="zh-CN"):
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # What the journeys check on every page (tests/e2e/support.py): whether scripts run here,
+    # and what the browser complained about — a refused resource or script (CSP) or an
+    # uncaught JavaScript error.
+    page._dd_no_js = not javascript
+    page._dd_problems = []
+    page.on("pageerror", lambda error: page._dd_problems.append(f"JS error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            page._dd_problems.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     return context, page
 
 
@@ -121,6 +135,21 @@ def make_page(browser, request):
             except Exception:  # noqa: BLE001 - artifacts are best effort; the failure stands
                 pass
         context.close()
+
+
+@pytest.fixture
+def content(db):
+    """The real knowledge base and the published wizard, loaded into the live server's database.
+
+    Function-scoped on purpose: transactional tests flush the database after each test, and
+    loading both takes about 0.15 s (bulk inserts), far less than a browser journey.
+    """
+    import io
+
+    from django.core.management import call_command
+
+    call_command("load_knowledge", verbosity=0, stdout=io.StringIO())
+    call_command("load_wizard", verbosity=0, stdout=io.StringIO())
 
 
 @pytest.fixture

@@ -46,6 +46,16 @@ def test_banner_shows_only_active_announcements_on_public_pages(client, windows)
     assert f'href="/announcements/{windows["active"].pk}/"' in client.get("/").content.decode()
 
 
+def test_banner_shows_the_three_most_severe(client, windows):
+    for n in range(4):
+        make(f"紧急{n}", starts=timedelta(hours=-1), severity="critical")
+    body = client.get("/").content.decode()
+    assert body.count('class="announcement announcement-') == 3
+    assert body.count("announcement-critical") == 3
+    assert "正在维护" not in body.split("<main")[0]  # a warning: shown in the archive instead
+    assert "正在维护" in client.get("/announcements/").content.decode()
+
+
 def test_banner_appears_when_the_window_opens(client, windows, monkeypatch):
     soon = make("五分钟后维护", starts=timedelta(minutes=5), ends=timedelta(hours=1))
     assert "五分钟后维护" not in client.get("/").content.decode()
@@ -115,6 +125,19 @@ def test_archive_lists_active_upcoming_and_past(client, windows, django_assert_m
     assert body.index("正在维护") < body.index("明天维护") < body.index("上周维护")
     english = client.get("/en/announcements/").content.decode()
     assert "EN 上周维护" in english and "Ended" in english
+
+
+def test_archive_query_count_does_not_grow(client, windows, django_assert_max_num_queries):
+    client.get("/")
+    with django_assert_max_num_queries(4) as before:
+        client.get("/announcements/")
+    for day in range(30):
+        make(f"更多{day}", starts=timedelta(days=-60 + day), ends=timedelta(days=-59 + day))
+        make(f"生效{day}", starts=timedelta(hours=-1), ends=timedelta(hours=5))
+    client.get("/")
+    with django_assert_max_num_queries(4) as after:
+        client.get("/announcements/")
+    assert len(after.captured_queries) == len(before.captured_queries)
 
 
 def test_archive_paginates_past_announcements(client, db):

@@ -43,6 +43,12 @@ def test_query_counts_are_small_and_do_not_grow_with_data(
     assert len(after.captured_queries) == len(before.captured_queries)
 
 
+def test_head_requests_work_and_do_not_count_as_lookups(client, content):
+    assert client.head("/codes/51/").status_code == 200
+    assert client.head("/").status_code == 200
+    assert ResponseCode.objects.get(code="51").lookups == 0
+
+
 def test_logged_in_pages_stay_constant_too(client, content, editor, django_assert_max_num_queries):
     client.force_login(editor)
     warm(client)

@@ -1,0 +1,1 @@
+"""Decline insight: dashboard aggregates, incident detection, terminal health, SVG charts."""
