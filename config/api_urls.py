@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("knowledge.api_urls")),
     path("", include("diagnosis.api_urls_wizard")),
     path("", include("diagnosis.api_urls_tickets")),
-    re_path(r"(?s)^(?P<path>.*)$", api.not_found),  # (?s): a path with a newline too
+    # [\s\S]: a path with a newline too (an inline (?s) flag would make URLs non-reversible)
+    re_path(r"^(?P<path>[\s\S]*)$", api.not_found),
 ]
