@@ -123,7 +123,7 @@ TABLE = {
     "api/v1/^codes/(?P<code>[^/]{1,16})/?$": public(GET, "/api/v1/codes/51"),
     "api/v1/wizard": public(GET, "/api/v1/wizard"),
     "api/v1/tickets": public(GET, "/api/v1/tickets", 401),
-    "api/v1/^(?P<path>.*)$": public(GET, "/api/v1/nope", 404),
+    r"api/v1/^(?P<path>[\s\S]*)$": public(GET, "/api/v1/nope", 404),
     # -- accounts -------------------------------------------------------------------------------
     "accounts/login/": E(GET, "/accounts/login/", 200, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "accounts/logout/": public(POST, "/accounts/logout/", REDIRECT),
