@@ -29,12 +29,14 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
 REUSE = os.environ.get("BENCH_REUSE") == "1"
+# BENCH_ONLY=home,code: measure only these pages (and the ceiling), e.g. while tuning one page.
+ONLY = {name for name in os.environ.get("BENCH_ONLY", "").split(",") if name}
 
 ENV = {
     "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DEBUG": "0",
     "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
     "CONN_MAX_AGE": "600",
     "LOG_LEVEL": "WARNING",
@@ -189,6 +191,7 @@ def prepare_clients():
         "acquirer": acquirer,
         "queries": queries,
         "tid": merchant.terminals.first().tid,
+        "wizard_steps": wizard_steps(),
     }
 
 
@@ -398,6 +401,8 @@ def main():
     results = {"pages": {}, "data_build": timings, "workers": WORKERS, "connections": CONNECTIONS}
     try:
         for name, paths, headers, body in pages(ctx):
+            if ONLY and name not in ONLY and name != "ceiling":
+                continue
             run_wrk(paths, headers, body, WARMUP)
             measured = run_wrk(paths, headers, body, DURATION)
             measured["queries"] = count_queries(paths, headers, body)
@@ -414,7 +419,10 @@ def main():
         results["worker_rss_mb"] = worker_rss_mb(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     ceiling = results["pages"]["ceiling"]["rps"]
     results["ceiling_rps"] = ceiling
     for page in results["pages"].values():

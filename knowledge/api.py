@@ -88,7 +88,7 @@ def code_detail(request, code):
                     "title": article.title,
                     "url": reverse("knowledge:article_detail", args=[article.slug]),
                 }
-                for article in found.published_articles
+                for article in found.published_articles[: selectors.CODE_ARTICLES]
             ],
         }
     )

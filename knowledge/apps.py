@@ -8,6 +8,8 @@ class KnowledgeConfig(AppConfig):
     verbose_name = _("知识库")
 
     def ready(self):
+        from config import pagecache
         from knowledge import signals
 
         signals.connect()
+        pagecache.connect()

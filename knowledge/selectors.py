@@ -5,7 +5,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -112,20 +123,26 @@ def article_search(*, query, lang, limit=10) -> SearchOutcome:
 
 
 # --- codes -----------------------------------------------------------------------------------
+CODE_ARTICLES = 8  # articles listed on a code page; the rest are one search away
+
+
 def code_get(*, code) -> ResponseCode | None:
-    """A response code with its category and published articles (2 queries), or None."""
+    """A response code with its category and its most helpful published articles (2 queries).
+
+    `published_articles` holds at most CODE_ARTICLES + 1 articles (the extra one only tells the
+    page that there are more), however many articles mention the code.
+    """
     code = (code or "").strip().upper()
     if not code or len(code) > 4:
         return None
+    articles = (
+        Article.objects.published()
+        .select_related("category")
+        .order_by("-helpful_yes", "helpful_no", "pk")[: CODE_ARTICLES + 1]
+    )
     return (
         ResponseCode.objects.select_related("category")
-        .prefetch_related(
-            Prefetch(
-                "articles",
-                queryset=Article.objects.published().select_related("category"),
-                to_attr="published_articles",
-            )
-        )
+        .prefetch_related(Prefetch("articles", queryset=articles, to_attr="published_articles"))
         .filter(code=code)
         .first()
     )
@@ -169,14 +186,31 @@ def code_list() -> list[Category]:
 
 # --- categories and articles -----------------------------------------------------------------
 def category_list() -> list[Category]:
-    """Categories with their number of published articles and codes (1 query)."""
+    """Categories with their number of published articles and codes (1 query).
+
+    Two correlated COUNT subqueries, not JOIN + COUNT(DISTINCT): a join of articles × codes
+    grows with the product of both and made the home page slow at 10,000 articles.
+    """
+    published = (
+        Article.objects.published()
+        .filter(category=OuterRef("pk"))
+        .order_by()
+        .values("category")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    codes = (
+        ResponseCode.objects.filter(category=OuterRef("pk"))
+        .order_by()
+        .values("category")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return list(
         Category.objects.annotate(
-            article_count=Count(
-                "articles", filter=Q(articles__status=Article.Status.PUBLISHED), distinct=True
-            ),
-            code_count=Count("codes", distinct=True),
-        ).order_by("position", "key")  # Meta.ordering is not applied to GROUP BY queries
+            article_count=Coalesce(Subquery(published, output_field=IntegerField()), 0),
+            code_count=Coalesce(Subquery(codes, output_field=IntegerField()), 0),
+        ).order_by("position", "key")
     )
 
 

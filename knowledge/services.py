@@ -1,6 +1,11 @@
 """Writes with rules: revisions, restoring a revision, lookups counter, votes."""
 
+import atexit
+import contextlib
 import hashlib
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -67,9 +72,47 @@ def article_revision_restore(*, revision, author) -> ArticleRevision:
 
 
 # --- lookups ---------------------------------------------------------------------------------
-def code_record_lookup(*, code: ResponseCode) -> None:
-    """Count a look-up (an UPDATE without save(): no signals, updated_at untouched)."""
-    ResponseCode.objects.filter(pk=code.pk).update(lookups=F("lookups") + 1)
+# Look-ups are counted in the process and written in batches: one UPDATE per code every
+# KNOWLEDGE_LOOKUP_BATCH look-ups or LOOKUP_FLUSH_SECONDS, instead of a write on every page
+# view (the code page is served from the page cache). A process that dies loses at most one
+# batch of counts; popularity does not need more precision than that.
+LOOKUP_FLUSH_SECONDS = 30
+_lookups = Counter()
+_lookups_lock = threading.Lock()
+_lookups_flushed = [time.monotonic()]
+
+
+def code_record_lookup(*, code) -> None:
+    """Count a look-up of a code (a ResponseCode or its code string)."""
+    key = code.code if isinstance(code, ResponseCode) else str(code).upper()
+    with _lookups_lock:
+        _lookups[key] += 1
+        due = (
+            sum(_lookups.values()) >= settings.KNOWLEDGE_LOOKUP_BATCH
+            or time.monotonic() - _lookups_flushed[0] >= LOOKUP_FLUSH_SECONDS
+        )
+    if due:
+        lookups_flush()
+
+
+def lookups_flush() -> int:
+    """Write the counted look-ups (UPDATE without save(): no signals, updated_at untouched)."""
+    with _lookups_lock:
+        pending = dict(_lookups)
+        _lookups.clear()
+        _lookups_flushed[0] = time.monotonic()
+    for key, count in sorted(pending.items()):
+        ResponseCode.objects.filter(code=key).update(lookups=F("lookups") + count)
+    return len(pending)
+
+
+def _flush_at_exit():
+    # The database may already be gone at interpreter exit: then the batch is lost.
+    with contextlib.suppress(Exception):
+        lookups_flush()
+
+
+atexit.register(_flush_at_exit)
 
 
 # --- votes -----------------------------------------------------------------------------------

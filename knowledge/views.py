@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from config.pagecache import public_page
 from diagnosis import permissions
 from knowledge import selectors, services
 from knowledge.forms import SearchForm, VoteForm
@@ -38,7 +39,13 @@ def record_decline_url(*, code=None, category=None) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def _count_lookup(request, code):
+    if request.method == "GET":
+        services.code_record_lookup(code=code)
+
+
 @require_safe
+@public_page
 def home(request):
     return render(
         request,
@@ -88,11 +95,13 @@ def _code_like(query: str) -> str | None:
 
 
 @require_safe
+@public_page
 def code_list(request):
     return render(request, "knowledge/code_list.html", {"categories": selectors.code_list()})
 
 
 @require_safe
+@public_page(on_hit=_count_lookup)
 def code_detail(request, code):
     found = selectors.code_get(code=code)
     if found is None:
@@ -117,7 +126,12 @@ def code_detail(request, code):
         "knowledge/code_detail.html",
         {
             "code": found,
-            "articles": found.published_articles,
+            "articles": found.published_articles[: selectors.CODE_ARTICLES],
+            "more_articles_url": (
+                f"{reverse('knowledge:search')}?{urlencode({'q': found.meaning})}"
+                if len(found.published_articles) > selectors.CODE_ARTICLES
+                else ""
+            ),
             "record_url": record_decline_url(code=found.code, category=found.category.key),
             "wizard_url": reverse("diagnosis:wizard"),
             "form": SearchForm(),
@@ -126,6 +140,7 @@ def code_detail(request, code):
 
 
 @require_safe
+@public_page
 def category_detail(request, key):
     category = get_object_or_404(selectors.category_queryset(), key=key)
     articles = Paginator(selectors.category_articles(category=category), CATEGORY_PAGE_SIZE)
@@ -188,6 +203,7 @@ def _article_context(request, article, *, vote_form=None, vote_state=None):
 
 
 @require_safe
+@public_page(skip_cookies=(VOTER_COOKIE,))
 def article_detail(request, slug):
     article = selectors.article_get(
         slug=slug, include_drafts=permissions.can_preview_articles(request.user)

@@ -189,6 +189,11 @@ INCIDENT_WINDOW_MINUTES = int(os.environ.get("INCIDENT_WINDOW_MINUTES", "30"))
 TERMINAL_HEALTH_MIN_CARDS = int(os.environ.get("TERMINAL_HEALTH_MIN_CARDS", "5"))
 TERMINAL_HEALTH_WINDOW_MINUTES = int(os.environ.get("TERMINAL_HEALTH_WINDOW_MINUTES", "60"))
 INSIGHT_CACHE_SECONDS = int(os.environ.get("INSIGHT_CACHE_SECONDS", "120"))
+# Public pages served to anonymous visitors from the cache (config/pagecache.py), at most
+# this old; content changes replace them at once.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# Code look-ups are written to the database in batches of this many (knowledge/services.py).
+KNOWLEDGE_LOOKUP_BATCH = int(os.environ.get("KNOWLEDGE_LOOKUP_BATCH", "50"))
 
 # Security. Every header below is on in production; DEBUG keeps plain HTTP usable locally.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

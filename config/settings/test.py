@@ -21,3 +21,4 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 SECURE_SSL_REDIRECT = False
+KNOWLEDGE_LOOKUP_BATCH = 1  # tests read the counter right after a page view

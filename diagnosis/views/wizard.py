@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from config.api import json_error, language_of
+from config.pagecache import public_page
 from diagnosis import permissions
 from diagnosis.insight import alerts
 from diagnosis.wizard import engine, pages, runs
@@ -41,8 +42,9 @@ def _render_step(request, context, *, push=None):
     return response
 
 
-@never_cache
 @require_GET
+@public_page
+@never_cache
 @vary_on_headers("HX-Request")
 def wizard(request):
     draft = request.GET.get("draft") == "1" and permissions.can_preview_wizard(request.user)
@@ -121,7 +123,9 @@ def wizard(request):
             push = target
         context["run"] = run
         context["run_token"] = runs.run_token(run)
-    return _render_step(request, context, push=push)
+    response = _render_step(request, context, push=push)
+    response.page_cache = False  # an outcome carries this visitor's run
+    return response
 
 
 @require_POST

@@ -1,0 +1,210 @@
+"""Whole-page cache for anonymous visitors of the public pages (knowledge and wizard steps).
+
+A merchant at the counter opens `/codes/51/`; thousands open the same page. For visitors
+without a session, the rendered page is kept in the cache framework (Redis when REDIS_URL is
+set, local memory otherwise) and served without running the view again. What keeps it right:
+
+- The key holds everything the page depends on for an anonymous visitor: the full path, the
+  language, whether htmx asked for a fragment, the pages version (replaced whenever content,
+  announcements, incidents or the wizard change: `bump()` from signals below), and the set of
+  banners active right now (announcements start and end on their own schedule).
+- Only a plain 200 is kept: no cookie set by the view (a vote cookie, a session), no flash
+  message, nothing the view marked personal (`response.page_cache = False`).
+- The CSRF token is per visitor: the stored page holds a placeholder where the token was, and
+  every hit fills in a token for its own visitor.
+- Responses carry a weak ETag and `Cache-Control: private, no-cache`, so browsers revalidate
+  and get a 304 without a body when nothing changed (conditional GET).
+
+Entries also expire after PAGE_CACHE_SECONDS, which bounds how stale the counters shown on a
+page (popular codes, vote counts) can get.
+"""
+
+import hashlib
+import re
+import uuid
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import _unmask_cipher_token, get_token
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from django.utils.translation import get_language
+
+PAGES_KEY = "pages:version"
+PLACEHOLDER = "__declinedesk_csrf_token__"
+TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
+# Headers that belong to one response, never to the stored page.
+PER_RESPONSE = {"set-cookie", "etag", "cache-control", "expires", "content-length", "vary"}
+MESSAGES_COOKIE = "messages"
+
+
+def pages_version() -> str:
+    token = cache.get(PAGES_KEY)
+    if token is None:
+        cache.add(PAGES_KEY, uuid.uuid4().hex, None)
+        token = cache.get(PAGES_KEY) or "unknown"
+    return token
+
+
+def bump(**kwargs):
+    """Forget every cached page (now, and again once the current transaction commits)."""
+    cache.set(PAGES_KEY, uuid.uuid4().hex, None)
+    transaction.on_commit(lambda: cache.set(PAGES_KEY, uuid.uuid4().hex, None))
+
+
+def banners_now() -> str:
+    """The banners an anonymous visitor sees right now (both lists are cached)."""
+    from diagnosis.insight.alerts import active_incidents
+    from knowledge.selectors import announcement_active
+
+    announcements = ",".join(str(a.pk) for a in announcement_active(now=timezone.now()))
+    incidents = ",".join(f"{i.pk}{i.status[:1]}{i.merchant_count}" for i in active_incidents())
+    return f"{announcements}/{incidents}"
+
+
+def _anonymous(request, skip_cookies) -> bool:
+    cookies = request.COOKIES
+    if settings.SESSION_COOKIE_NAME in cookies or MESSAGES_COOKIE in cookies:
+        return False
+    return not any(name in cookies for name in skip_cookies)
+
+
+def _key(request) -> str:
+    raw = "|".join(
+        (
+            pages_version(),
+            banners_now(),
+            get_language() or "",
+            "htmx" if request.headers.get("HX-Request") == "true" else "page",
+            request.get_full_path(),
+        )
+    )
+    return "page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _etag(base: str, request) -> str:
+    # The page embeds a token for the visitor's CSRF cookie: a copy the browser kept stays
+    # valid only while it sends the same cookie.
+    secret = request.META.get("CSRF_COOKIE", "")
+    return f'W/"{base}-{hashlib.sha256(secret.encode()).hexdigest()[:10]}"'
+
+
+def _not_modified(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    wanted = {tag.removeprefix("W/") for tag in parse_etags(header)}
+    return "*" in wanted or etag.removeprefix("W/") in wanted
+
+
+def _storable(request, response) -> bool:
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if getattr(response, "page_cache", True) is False:
+        return False
+    if getattr(getattr(request, "_messages", None), "added_new", False):
+        return False
+    session = getattr(request, "session", None)
+    return not (session is not None and session.modified)
+
+
+def _without_token(content: str, request) -> str | None:
+    """The page with the visitor's CSRF tokens replaced by the placeholder; None if unsure."""
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret:
+        return content
+    for candidate in set(TOKEN_RE.findall(content)):
+        if _unmask_cipher_token(candidate) == secret:
+            content = content.replace(candidate, PLACEHOLDER)
+    return content
+
+
+def _finish(response, request, base):
+    etag = _etag(base, request)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    if "Expires" in response:
+        del response["Expires"]
+    patch_vary_headers(response, ("Cookie", "HX-Request"))
+    return response
+
+
+def public_page(view=None, *, skip_cookies=(), on_hit=None):
+    """Cache a public view's page for anonymous visitors (see the module docstring).
+
+    skip_cookies: visitors sending one of these cookies get the view itself (e.g. a voter
+    cookie that changes the page). on_hit(request, *args, **kwargs) runs on every cached
+    answer, for side effects the view would have had (a look-up counter).
+    """
+
+    def decorator(view_func):
+        @wraps(view_func)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD") or not _anonymous(request, skip_cookies):
+                return view_func(request, *args, **kwargs)
+            key = _key(request)
+            entry = cache.get(key)
+            if entry is not None:
+                if on_hit is not None:
+                    on_hit(request, *args, **kwargs)
+                content = entry["content"]
+                if PLACEHOLDER in content:
+                    content = content.replace(PLACEHOLDER, get_token(request))
+                if _not_modified(request, _etag(entry["etag"], request)):
+                    response = HttpResponseNotModified()
+                else:
+                    response = HttpResponse(content, status=200)
+                    for name, value in entry["headers"]:
+                        response[name] = value
+                patch_vary_headers(response, entry["vary"])
+                return _finish(response, request, entry["etag"])
+
+            response = view_func(request, *args, **kwargs)
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+            if not _storable(request, response):
+                return response
+            charset = response.charset or "utf-8"
+            stored = _without_token(response.content.decode(charset), request)
+            if stored is None:
+                return response
+            base = hashlib.sha256(stored.encode()).hexdigest()[:16]
+            vary = tuple(v.strip() for v in response.get("Vary", "").split(",") if v.strip())
+            entry = {
+                "content": stored,
+                "headers": [
+                    (name, value)
+                    for name, value in response.items()
+                    if name.lower() not in PER_RESPONSE
+                ],
+                "vary": vary,
+                "etag": base,
+            }
+            cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+            if _not_modified(request, _etag(base, request)):
+                not_modified = HttpResponseNotModified()
+                patch_vary_headers(not_modified, vary)
+                return _finish(not_modified, request, base)
+            return _finish(response, request, base)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def connect():
+    """Content that public pages show: any change forgets every cached page."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from diagnosis.models import Incident, WizardVersion
+    from knowledge.models import Announcement, Article, Category, ResponseCode
+
+    for model in (Article, ResponseCode, Category, Announcement, Incident, WizardVersion):
+        post_save.connect(bump, sender=model, dispatch_uid=f"pages-save-{model.__name__}")
+        post_delete.connect(bump, sender=model, dispatch_uid=f"pages-del-{model.__name__}")
+    for through in (Article.codes.through, Article.related.through):
+        m2m_changed.connect(bump, sender=through, dispatch_uid=f"pages-m2m-{through.__name__}")
