@@ -62,7 +62,11 @@ request = function()
   if body_template ~= nil then
     local rrn = string.format("%02d%010d", thread_id, counter)
     local body = string.gsub(body_template, "RRNVALUE", rrn)
-    return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+    -- wrk.format replaces wrk.headers with the table it is given: copy them (Authorization).
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", path, headers, body)
   end
   return wrk.format("GET", path)
 end
@@ -404,7 +408,14 @@ def main():
             if ONLY and name not in ONLY and name != "ceiling":
                 continue
             run_wrk(paths, headers, body, WARMUP)
+            last_pk = newest_ticket_pk() if body else None
             measured = run_wrk(paths, headers, body, DURATION)
+            if body:
+                # What was really stored, not what wrk thinks: tickets per second, and every
+                # request that did not store one is an error.
+                created = tickets_after(last_pk)
+                measured["stored_per_s"] = round(created / DURATION, 1)
+                measured["errors"] = max(measured["errors"], measured["requests"] - created)
             measured["queries"] = count_queries(paths, headers, body)
             results["pages"][name] = measured
             log(
@@ -430,6 +441,19 @@ def main():
     results["duplicate_ticket_numbers"] = duplicate_numbers()
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     write_results(results)
+
+
+def newest_ticket_pk() -> int:
+    django_setup()
+    from diagnosis.models import Ticket
+
+    return Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def tickets_after(pk) -> int:
+    from diagnosis.models import Ticket
+
+    return Ticket.objects.filter(pk__gt=pk).count()
 
 
 def duplicate_numbers():

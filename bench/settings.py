@@ -3,3 +3,7 @@
 from config.settings.base import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# Mail is built (templates, both languages) but not delivered: the benchmark has no SMTP server,
+# and the console backend would print every message into the log.
+EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"

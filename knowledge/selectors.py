@@ -272,16 +272,17 @@ def _announcement_pool() -> list[Announcement]:
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def announcement_active(*, bank=None, now=None) -> list[Announcement]:
+def announcement_active(*, bank=None, now=None, pool=None) -> list[Announcement]:
     """Active announcements, most severe first.
 
     bank=None: every active announcement (public pages do not know the visitor's bank);
     bank=<Bank>: the ones for that bank plus the ones for all banks.
+    pool: the cached pool when the caller already read it (config.pagecache).
     """
     now = now or timezone.now()
     found = [
         a
-        for a in _announcement_pool()
+        for a in (_announcement_pool() if pool is None else pool)
         if a.starts_at <= now
         and (a.ends_at is None or a.ends_at > now)
         and (bank is None or a.bank_id is None or a.bank_id == bank.pk)

@@ -109,7 +109,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "declinedesk",
         }
