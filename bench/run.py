@@ -380,6 +380,22 @@ def first_visit_bytes(path):
     return total
 
 
+def static_headers(path):
+    """The first stylesheet a page links: its fingerprinted name and its caching headers."""
+    import re
+
+    with urllib.request.urlopen(BASE + path, timeout=10) as response:
+        html = response.read().decode()
+    asset = re.search(r'href="(/static/[^"]+\.css)"', html).group(1)
+    request = urllib.request.Request(BASE + asset, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return {
+            "asset": asset,
+            "cache_control": response.headers.get("Cache-Control"),
+            "content_encoding": response.headers.get("Content-Encoding"),
+        }
+
+
 def worker_rss_mb(master_pid):
     rss = []
     for child in Path("/proc").iterdir():
@@ -427,6 +443,7 @@ def main():
             "home": first_visit_bytes("/"),
             "code": first_visit_bytes("/codes/51/"),
         }
+        results["static_headers"] = static_headers("/")
         results["worker_rss_mb"] = worker_rss_mb(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -483,6 +500,9 @@ def write_results(results):
     lines.append("")
     lines.append(
         f"First visit (compressed HTML+CSS+JS): {results.get('first_visit_bytes')} bytes; "
+        f"static files: {results.get('static_headers')}; "
+        f"tickets stored per second: "
+        f"{results['pages'].get('create_ticket', {}).get('stored_per_s')}; "
         f"worker RSS after the run: {results.get('worker_rss_mb')} MB; duplicate ticket numbers: "
         f"{results['duplicate_ticket_numbers']}; data build: {results['data_build']}; "
         f"elapsed {results['elapsed_s']} s."

@@ -260,10 +260,10 @@ def connect():
     """Content that public pages show: any change forgets every cached page."""
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
-    from diagnosis.models import Incident, WizardVersion
+    from diagnosis.models import Bank, Incident, WizardVersion
     from knowledge.models import Announcement, Article, Category, ResponseCode
 
-    for model in (Article, ResponseCode, Category, Announcement, Incident, WizardVersion):
+    for model in (Article, ResponseCode, Category, Announcement, Incident, WizardVersion, Bank):
         post_save.connect(bump, sender=model, dispatch_uid=f"pages-save-{model.__name__}")
         post_delete.connect(bump, sender=model, dispatch_uid=f"pages-del-{model.__name__}")
     for through in (Article.codes.through, Article.related.through):

@@ -13,7 +13,11 @@ def _in_group(user, name: str) -> bool:
         return False
     cache = getattr(user, "_declinedesk_groups", None)
     if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
+        prefetched = getattr(user, "_prefetched_objects_cache", {}).get("groups")
+        if prefetched is not None:
+            cache = {group.name for group in prefetched}
+        else:
+            cache = set(user.groups.values_list("name", flat=True))
         user._declinedesk_groups = cache
     return name in cache
 

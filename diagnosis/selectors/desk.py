@@ -20,7 +20,7 @@ from diagnosis import workflow
 from diagnosis.models import Bank, EscalationBatch, EscalationItem, Ticket, TicketEvent
 from diagnosis.roles import SUPPORT_AGENTS
 
-PAGE_SIZE = 50
+PAGE_SIZE = 30  # rows per queue page (Zendesk and Freshdesk views show 30 too)
 COUNT_CAP = 1000
 CLOSED_STATUSES = tuple(sorted(workflow.DONE_STATUSES))
 OPEN_STATUSES = tuple(sorted(workflow.OPEN_STATUSES))

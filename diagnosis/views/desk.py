@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config import pagecache
+from config.fragments import cached_rows
 from diagnosis import permissions, workflow
 from diagnosis.exports import (
     escalation_csv,
@@ -39,6 +41,7 @@ from diagnosis.forms_desk import (
     ReplyForm,
     StatusForm,
 )
+from diagnosis.insight import terminal_health
 from diagnosis.models import EscalationBatch, EscalationItem, Ticket, TicketEvent
 from diagnosis.selectors import desk as selectors
 from diagnosis.services import escalations as escalation_services
@@ -90,6 +93,15 @@ def queue(request):
         before=request.GET.get("before", ""),
     )
     query = _queue_query(request.GET)
+    faulty = terminal_health.flagged_tids([t.tid for t in page.rows]) if page.rows else {}
+    for ticket in page.rows:
+        ticket.faulty_terminal = ticket.tid in faulty
+    rows = cached_rows(
+        "diagnosis/_desk_row.html",
+        page.rows,
+        name="ticket",
+        key=lambda t: f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.faulty_terminal:d}",
+    )
     shortcuts = [
         ("me", _("分配给我"), urlencode({"assignee": "me"}), filters.get("assignee") == "me"),
         (
@@ -104,12 +116,23 @@ def queue(request):
         "form": form,
         "page": page,
         "tickets": page.rows,
+        "rows": rows,
         "query": query,
         "current_url": request.get_full_path(),
         "bulk_form": BulkActionForm(agents=agents),
         "shortcuts": shortcuts,
         "has_filters": bool(query),
         "now": timezone.now(),
+        # The filter form renders a dozen widgets with their choices (≈ a third of the page's
+        # time): kept as a fragment, keyed by everything it shows (filters, agents, content
+        # version for banks and categories) and by the language ({% cache %} adds it).
+        "filters_key": "|".join(
+            (
+                query,
+                pagecache.pages_version(),
+                ",".join(f"{a.pk}:{a.get_username()}:{a.get_full_name()}" for a in agents),
+            )
+        ),
     }
     template = "diagnosis/desk_queue.html"
     if request.htmx and not request.htmx.boosted:

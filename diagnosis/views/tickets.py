@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.fragments import cached_rows
 from diagnosis import permissions, workflow
 from diagnosis.attachments import EXTENSIONS
 from diagnosis.cards import scrub_text
@@ -58,7 +59,18 @@ def ticket_list(request):
         after=request.GET.get("after"),
         before=request.GET.get("before"),
     )
-    context = {"page": page, "status": status, "status_filters": _status_filters(status)}
+    rows = cached_rows(
+        "diagnosis/_ticket_row.html",
+        page.items,
+        name="ticket",
+        key=lambda t: f"{t.pk}:{t.updated_at.timestamp()}",
+    )
+    context = {
+        "page": page,
+        "rows": rows,
+        "status": status,
+        "status_filters": _status_filters(status),
+    }
     template = "diagnosis/ticket_list.html"
     if request.htmx:
         template += "#results"

@@ -245,7 +245,7 @@ def test_pagination_links_keep_filters_and_work_without_js(agent_client, agent):
     body = first.content.decode()
     assert f"assignee=me&amp;after={page.next_cursor}" in body
     second = queue(agent_client, assignee="me", after=page.next_cursor)
-    assert len(second.context["tickets"]) == 5
+    assert len(second.context["tickets"]) == 55 - selectors.PAGE_SIZE
     assert not set(numbers(first)) & set(numbers(second))
 
 

@@ -1,0 +1,53 @@
+"""Rows of the agents' queue are rendered once and reused (config/fragments.py): a change to a
+ticket shows on the next page view, languages stay apart, and the page asks no more."""
+
+import pytest
+
+from diagnosis.services import tickets as ticket_services
+from tests import factories
+from tests.diagnosis.desk_support import make_ticket, make_tickets
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+def row_of(html: str, number: str) -> str:
+    start = html.index(f'value="{number}"')
+    return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+
+
+def test_a_changed_ticket_shows_its_new_state_on_the_next_view(agent_client, agent):
+    ticket = make_ticket()
+    assert "未分配" in row_of(agent_client.get("/desk/").content.decode(), ticket.number)
+    ticket_services.ticket_assign(ticket=ticket, actor=agent, assignee=agent)
+    row = row_of(agent_client.get("/desk/").content.decode(), ticket.number)
+    assert agent.get_username() in row and "未分配" not in row
+    ticket_services.ticket_change_status(ticket=ticket, actor=agent, status="in_progress")
+    assert "处理中" in row_of(agent_client.get("/desk/").content.decode(), ticket.number)
+
+
+def test_each_language_gets_its_own_rows(agent_client):
+    ticket = make_ticket()
+    assert "未分配" in row_of(agent_client.get("/desk/").content.decode(), ticket.number)
+    english = row_of(agent_client.get("/en/desk/").content.decode(), ticket.number)
+    assert "Unassigned" in english and "未分配" not in english
+
+
+def test_cached_rows_do_not_cost_queries(agent_client, django_assert_max_num_queries):
+    merchant = factories.merchant()  # one merchant: no new bank (that would change the filters)
+    make_tickets(12, merchant=merchant)
+    agent_client.get("/desk/")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as warm:
+        first = agent_client.get("/desk/")
+    make_tickets(12, merchant=merchant)
+    with django_assert_max_num_queries(len(warm)):
+        second = agent_client.get("/desk/")
+    assert first.content.count(b"<tr") + 12 == second.content.count(b"<tr")
