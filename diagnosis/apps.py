@@ -16,3 +16,7 @@ class DiagnosisConfig(AppConfig):
         from diagnosis import audit
 
         audit.connect()
+
+        from diagnosis.insight import rollups
+
+        rollups.connect()

@@ -1,9 +1,21 @@
-"""Dashboard aggregates: GROUP BY in SQL (Trunc* for time buckets), cached per filter.
+"""Dashboard aggregates: GROUP BY in SQL, from daily rollups when built, cached per filter.
 
-Every aggregate runs over `Ticket` rows filtered by `created_at` range (index `ticket_created`)
-and optionally by acquirer (index `ticket_acq_created`); each chart is one GROUP BY query. Times
-to first response / resolution: the durations are computed and sorted in SQL (one query each)
-and summarised in Python: average, lower median and nearest-rank 90th percentile (exact).
+Two sources give exactly the same numbers (tests/diagnosis/test_insight_rollups.py proves it on
+known data and on random ticket sets):
+
+- the rollups (diagnosis.insight.rollups), once `manage.py rollup_insight --rebuild` has built
+  them and while the current time zone is the one they were built in: every chart reads the
+  range's whole months from month rows and its other days from day rows (the time chart: day
+  rows), except the hourly time chart (at most 14 days), which reads the raw rows of its range;
+- the raw rows otherwise: every chart is one GROUP BY over `Ticket` rows filtered by
+  `created_at` range (index `ticket_created`) and optionally by acquirer (`ticket_acq_created`).
+
+Times to first response / resolution are whole milliseconds (rollups.DurationMs, the same in SQL
+and Python): count, average, lower median and nearest-rank 90th percentile, all exact. Raw: the
+durations are computed and sorted in SQL and summarised here. Rollups: count and sum from the
+per-bucket histogram, and the two percentiles from the exact values of the one bucket holding
+each (InsightDurationValue).
+
 The whole result is cached (INSIGHT_CACHE_SECONDS) under a key built from the filters and the
 language, so a dashboard view costs no aggregate query while warm.
 """
@@ -16,22 +28,23 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import (
-    CharField,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Func,
-    Q,
-)
+from django.db.models import CharField, Count, F, Func, Q, Sum
 from django.db.models.functions import TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.models import Ticket, WizardRun
+from diagnosis.insight import rollups
+from diagnosis.insight.rollups import DurationMs
+from diagnosis.models import (
+    InsightDurationRollup,
+    InsightDurationValue,
+    InsightTicketRollup,
+    InsightWizardDay,
+    RollupPeriod,
+    Ticket,
+    WizardRun,
+)
 
 BUCKETS = {
     "hour": (TruncHour, timedelta(hours=1)),
@@ -62,7 +75,7 @@ class InsightFilters:
         raw = json.dumps(
             [str(self.date_from), str(self.date_to), self.acquirer_id, self.bucket, get_language()]
         )
-        return "insight:agg:v1:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+        return "insight:agg:v2:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 def tickets_in(filters: InsightFilters):
@@ -85,10 +98,12 @@ def _top(rows: list[dict], total: int) -> list[dict]:
 
 
 SQLITE_BUCKETS = {
-    # "%%%%" → "%%" in the SQL, which the SQLite backend turns into a literal "%".
-    "hour": "strftime('%%%%Y-%%%%m-%%%%d %%%%H:00:00', %(expressions)s, '{shift}')",
-    "day": "date(%(expressions)s, '{shift}')",
-    "week": "date(%(expressions)s, '{shift}', 'weekday 0', '-6 days')",  # the Monday
+    # "%%%%" → "%%" in the SQL, which the SQLite backend turns into a literal "%". The stored
+    # text is cut to whole seconds first: SQLite's date functions round fractions to the
+    # millisecond, which would move 23:59:59.9995 into the next day.
+    "hour": "strftime('%%%%Y-%%%%m-%%%%d %%%%H:00:00', substr(%(expressions)s, 1, 19), '{shift}')",
+    "day": "date(substr(%(expressions)s, 1, 19), '{shift}')",
+    "week": "date(substr(%(expressions)s, 1, 19), '{shift}', 'weekday 0', '-6 days')",  # Monday
 }
 
 
@@ -128,12 +143,177 @@ def _bucket_rows(filters, tz):
         yield timezone.localtime(row["bucket"], tz).replace(tzinfo=None), row["value"]
 
 
-def declines_over_time(filters: InsightFilters) -> list[dict]:
+class Source:
+    """Where the numbers come from: the raw rows of the range (this class) or the rollups."""
+
+    name = "raw"
+
+    def __init__(self, filters: InsightFilters):
+        self.filters = filters
+
+    def counts(self, *fields):
+        """values(*fields) → value (tickets), for the range and acquirer; Ticket field names."""
+        return tickets_in(self.filters).values(*fields).annotate(value=Count("pk"))
+
+    def model_field(self) -> str:
+        return "terminal__model"
+
+    def day_counts(self) -> dict[date, int] | None:
+        """Tickets per local day, or None when this source has no daily counts."""
+        return None
+
+    def total(self) -> int:
+        return tickets_in(self.filters).count()
+
+    def wizard_rows(self):
+        return (
+            WizardRun.objects.filter(
+                created_at__gte=self.filters.start, created_at__lt=self.filters.end
+            )
+            .values("outcome")
+            .annotate(
+                reached=Count("pk"),
+                yes=Count("pk", filter=Q(solved=True)),
+                no=Count("pk", filter=Q(solved=False)),
+            )
+            .order_by("-reached", "outcome")
+        )
+
+    def durations(self) -> dict:
+        return {
+            kind: _raw_durations(self.filters, field)
+            for kind, field in rollups.DURATION_FIELDS.items()
+        }
+
+
+class RollupSource(Source):
+    """Whole local days from the daily rollups (diagnosis.insight.rollups)."""
+
+    name = "rollups"
+
+    def _rows(self, model, *, periods=True):
+        """Rows of `model` for the range (whole months from month rows when `periods`) and the
+        acquirer filter."""
+        if periods:
+            rows = model.objects.filter(
+                rollups.period_filter(self.filters.date_from, self.filters.date_to)
+            )
+        else:
+            rows = model.objects.filter(
+                day__gte=self.filters.date_from, day__lte=self.filters.date_to
+            )
+            if model is InsightTicketRollup:
+                rows = rows.filter(period=RollupPeriod.DAY)
+        if self.filters.acquirer_id and model is not InsightWizardDay:
+            rows = rows.filter(acquirer_id=self.filters.acquirer_id)
+        return rows
+
+    def counts(self, *fields):
+        fields = tuple("terminal_model" if f == "terminal__model" else f for f in fields)
+        return (
+            self._rows(InsightTicketRollup)
+            .values(*fields)
+            .annotate(value=Sum("tickets"))
+            .filter(value__gt=0)
+        )
+
+    def model_field(self) -> str:
+        return "terminal_model"
+
+    def day_counts(self) -> dict[date, int]:
+        if not hasattr(self, "_day_counts"):
+            self._day_counts = {
+                r["day"]: r["value"]
+                for r in self._rows(InsightTicketRollup, periods=False)
+                .values("day")
+                .annotate(value=Sum("tickets"))
+                .filter(value__gt=0)
+            }
+        return self._day_counts
+
+    def total(self) -> int:
+        if self.filters.bucket == "hour":  # no daily counts were read for the chart
+            return self._rows(InsightTicketRollup).aggregate(n=Sum("tickets"))["n"] or 0
+        return sum(self.day_counts().values())
+
+    def wizard_rows(self):
+        return (
+            self._rows(InsightWizardDay, periods=False)
+            .values("outcome")
+            .annotate(reached=Sum("reached"), yes=Sum("yes"), no=Sum("no"))
+            .filter(reached__gt=0)
+            .order_by("-reached", "outcome")
+        )
+
+    def durations(self) -> dict:
+        """Count and sum from the bucket histogram; the median and the 90th percentile from the
+        exact values of the bucket holding each rank (two queries for both kinds)."""
+        histogram: dict[str, list] = {kind: [] for kind in rollups.DURATION_FIELDS}
+        for row in (
+            self._rows(InsightDurationRollup)
+            .values("kind", "bucket")
+            .annotate(n=Sum("tickets"), total=Sum("total_ms"))
+            .filter(n__gt=0)
+            .order_by("kind", "bucket")
+        ):
+            if row["kind"] in histogram:
+                histogram[row["kind"]].append((row["bucket"], int(row["n"]), int(row["total"])))
+        wanted: dict[str, dict[int, int]] = {}  # kind → {rank: bucket}
+        bucket_start: dict[tuple[str, int], int] = {}  # (kind, bucket) → rank of its first value
+        for kind, buckets in histogram.items():
+            count = sum(n for _, n, _ in buckets)
+            seen = 0
+            for bucket, n, _total in buckets:
+                bucket_start[(kind, bucket)] = seen
+                for rank in _ranks(count):
+                    if seen <= rank < seen + n:
+                        wanted.setdefault(kind, {})[rank] = bucket
+                seen += n
+        values: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        if wanted:
+            condition = Q()
+            for kind, ranks in wanted.items():
+                condition |= Q(kind=kind, bucket__in=sorted(set(ranks.values())))
+            # Sorted here (plain integers), not by the database (a sort on the text `kind`).
+            for kind, bucket, ms, n in (
+                self._rows(InsightDurationValue, periods=False)
+                .filter(condition)
+                .values("kind", "bucket", "ms")
+                .annotate(n=Sum("tickets"))
+                .filter(n__gt=0)
+                .order_by()
+                .values_list("kind", "bucket", "ms", "n")
+            ):
+                values.setdefault((kind, bucket), []).append((ms, n))
+            for found in values.values():
+                found.sort()
+
+        def value_at(kind):
+            def pick(rank):
+                bucket = wanted[kind][rank]
+                position = rank - bucket_start[(kind, bucket)]
+                for ms, n in values.get((kind, bucket), ()):
+                    if position < n:
+                        return ms
+                    position -= n
+                raise LookupError("insight rollups: a duration bucket is short of values")
+
+            return pick
+
+        return {
+            kind: _summary(
+                sum(n for _, n, _ in buckets), sum(t for _, _, t in buckets), value_at(kind)
+            )
+            for kind, buckets in histogram.items()
+        }
+
+
+def source_for(filters: InsightFilters) -> Source:
+    return RollupSource(filters) if rollups.ready() else Source(filters)
+
+
+def _series(filters: InsightFilters, found: dict[datetime, int]) -> list[dict]:
     step = BUCKETS[filters.bucket][1]
-    tz = timezone.get_current_timezone()
-    found: dict[datetime, int] = {}
-    for key, value in _bucket_rows(filters, tz):
-        found[key] = found.get(key, 0) + value
     # Every bucket of the range, the empty ones at 0, so the chart has no gaps.
     first = datetime.combine(filters.date_from, time.min)
     if filters.bucket == "week":
@@ -157,13 +337,23 @@ def declines_over_time(filters: InsightFilters) -> list[dict]:
     return series
 
 
-def by_code(filters, total) -> list[dict]:
-    rows = (
-        tickets_in(filters)
-        .values("response_code")
-        .annotate(value=Count("pk"))
-        .order_by("-value", "response_code")
-    )
+def declines_over_time(filters: InsightFilters, source: Source | None = None) -> list[dict]:
+    days = source.day_counts() if source is not None and filters.bucket != "hour" else None
+    found: dict[datetime, int] = {}
+    if days is not None:
+        for day, value in days.items():
+            if filters.bucket == "week":
+                day -= timedelta(days=day.weekday())
+            key = datetime.combine(day, time.min)
+            found[key] = found.get(key, 0) + value
+    else:
+        for key, value in _bucket_rows(filters, timezone.get_current_timezone()):
+            found[key] = found.get(key, 0) + value
+    return _series(filters, found)
+
+
+def by_code(source: Source, total) -> list[dict]:
+    rows = source.counts("response_code").order_by("-value", "response_code")
     return _top(
         [
             {
@@ -177,12 +367,9 @@ def by_code(filters, total) -> list[dict]:
     )
 
 
-def by_category(filters, total) -> list[dict]:
-    rows = (
-        tickets_in(filters)
-        .values("category__key", "category__name_zh", "category__name_en")
-        .annotate(value=Count("pk"))
-        .order_by("-value", "category__key")
+def by_category(source: Source, total) -> list[dict]:
+    rows = source.counts("category__key", "category__name_zh", "category__name_en").order_by(
+        "-value", "category__key"
     )
     return _top(
         [
@@ -197,12 +384,9 @@ def by_category(filters, total) -> list[dict]:
     )
 
 
-def by_acquirer(filters, total) -> list[dict]:
-    rows = (
-        tickets_in(filters)
-        .values("acquirer_id", "acquirer__name_zh", "acquirer__name_en")
-        .annotate(value=Count("pk"))
-        .order_by("-value", "acquirer_id")
+def by_acquirer(source: Source, total) -> list[dict]:
+    rows = source.counts("acquirer_id", "acquirer__name_zh", "acquirer__name_en").order_by(
+        "-value", "acquirer_id"
     )
     return _top(
         [
@@ -217,16 +401,12 @@ def by_acquirer(filters, total) -> list[dict]:
     )
 
 
-def by_terminal_model(filters, total) -> list[dict]:
-    rows = (
-        tickets_in(filters)
-        .values("terminal__model")
-        .annotate(value=Count("pk"))
-        .order_by("-value", "terminal__model")
-    )
+def by_terminal_model(source: Source, total) -> list[dict]:
+    field = source.model_field()
+    rows = source.counts("terminal__model").order_by("-value", field)
     merged: dict[str, int] = {}
     for r in rows:  # no terminal and an empty model are both "unknown"
-        key = r["terminal__model"] or ""
+        key = r[field] or ""
         merged[key] = merged.get(key, 0) + r["value"]
     items = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
     return _top(
@@ -235,7 +415,7 @@ def by_terminal_model(filters, total) -> list[dict]:
     )
 
 
-def wizard_resolution(filters) -> list[dict]:
+def wizard_resolution(source: Source) -> list[dict]:
     """Per outcome: runs that reached it, answered "solved?" yes / no, rate = yes / answered.
 
     Wizard runs are anonymous (no merchant, no acquirer): the acquirer filter cannot apply.
@@ -243,18 +423,11 @@ def wizard_resolution(filters) -> list[dict]:
     from diagnosis.wizard.engine import text
     from diagnosis.wizard.snapshot import live_tree
 
+    rows = list(source.wizard_rows())
+    if not rows:
+        return []
     tree = live_tree()
     outcomes = tree.outcomes if tree is not None else {}
-    rows = (
-        WizardRun.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
-        .values("outcome")
-        .annotate(
-            reached=Count("pk"),
-            yes=Count("pk", filter=Q(solved=True)),
-            no=Count("pk", filter=Q(solved=False)),
-        )
-        .order_by("-reached", "outcome")
-    )
     result = []
     for r in rows:
         answered = r["yes"] + r["no"]
@@ -274,72 +447,57 @@ def wizard_resolution(filters) -> list[dict]:
     return result
 
 
-class SecondsBetween(Func):
-    """(end - start) in seconds as a float, computed natively by the database.
-
-    Django's own datetime subtraction on SQLite calls a Python function per row (9 s for the
-    durations of 80,000 tickets); julianday() is SQLite's C code. PostgreSQL: EXTRACT(EPOCH …).
-    """
-
-    output_field = FloatField()
-    arity = 2
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
-            arg_joiner=" - ",
-            **extra,
-        )
-
-    def as_sql(self, compiler, connection, **extra):
-        if connection.vendor not in ("sqlite", "postgresql") and "template" not in extra:
-            # Other databases: Django's portable (slower) subtraction.
-            expression = ExpressionWrapper(
-                self.source_expressions[0] - self.source_expressions[1],
-                output_field=DurationField(),
-            )
-            return compiler.compile(expression)
-        return super().as_sql(compiler, connection, **extra)
+def _ranks(count: int) -> tuple[int, ...]:
+    """0-based ranks of the lower median and the nearest-rank 90th percentile."""
+    if not count:
+        return ()
+    return ((count - 1) // 2, max(0, -(-count * 9 // 10) - 1))
 
 
-def _seconds(value):
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        return value
-    return timedelta(seconds=round(float(value), 3))
+def _summary(count: int, total_ms: int, value_at) -> dict:
+    """count, average (rounded to the microsecond), lower median, nearest-rank p90 as
+    timedeltas; `value_at(rank)` gives the rank-th smallest duration in ms."""
+    result = {"count": count, "average": None, "median": None, "p90": None}
+    if count:
+        average_us = (2 * 1000 * total_ms + count) // (2 * count)  # half up
+        median, p90 = _ranks(count)
+        result["average"] = timedelta(microseconds=average_us)
+        result["median"] = timedelta(milliseconds=value_at(median))
+        result["p90"] = timedelta(milliseconds=value_at(p90))
+    return result
 
 
-def _durations(filters, field) -> dict:
-    """count, average, median and p90 of (field - created_at) over tickets that have `field`.
-
-    One query: the durations, computed and sorted by the database, are read as plain floats and
-    summarised here (one scan instead of one per statistic; 80,000 floats are ~1 MB).
-    """
+def _raw_durations(filters, field) -> dict:
+    """One query: the durations of the range's tickets that have `field`, in whole ms, computed
+    and sorted by the database, read as plain integers and summarised here."""
     rows = tickets_in(filters).filter(**{f"{field}__isnull": False})
     values = list(
-        rows.annotate(d=SecondsBetween(F(field), F("created_at")))
+        rows.annotate(d=DurationMs(F(field), F("created_at")))
         .order_by("d")
         .values_list("d", flat=True)
     )
-    count = len(values)
-    result = {"count": count, "average": None, "median": None, "p90": None}
-    if count:
-        result["average"] = _seconds(sum(values) / count)
-        result["median"] = _seconds(values[(count - 1) // 2])  # lower median
-        result["p90"] = _seconds(values[max(0, -(-count * 9 // 10) - 1)])  # nearest rank
-    return result
+    return _summary(len(values), sum(values), values.__getitem__)
+
+
+def compute(filters: InsightFilters, source: Source | None = None) -> dict:
+    """Every aggregate of the dashboard for `filters`, uncached."""
+    source = source or source_for(filters)
+    over_time = declines_over_time(filters, source)
+    total = source.total()
+    durations = source.durations()
+    return {
+        "total": total,
+        "over_time": over_time,
+        "codes": by_code(source, total),
+        "categories": by_category(source, total),
+        "acquirers": by_acquirer(source, total),
+        "terminal_models": by_terminal_model(source, total),
+        "wizard": wizard_resolution(source),
+        "first_response": durations["first_response"],
+        "resolution": durations["resolution"],
+        "source": source.name,
+        "computed_at": timezone.now(),
+    }
 
 
 def dashboard(filters: InsightFilters) -> dict:
@@ -348,18 +506,6 @@ def dashboard(filters: InsightFilters) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    total = tickets_in(filters).count()
-    data = {
-        "total": total,
-        "over_time": declines_over_time(filters),
-        "codes": by_code(filters, total),
-        "categories": by_category(filters, total),
-        "acquirers": by_acquirer(filters, total),
-        "terminal_models": by_terminal_model(filters, total),
-        "wizard": wizard_resolution(filters),
-        "first_response": _durations(filters, "first_responded_at"),
-        "resolution": _durations(filters, "resolved_at"),
-        "computed_at": timezone.now(),
-    }
+    data = compute(filters)
     cache.set(key, data, settings.INSIGHT_CACHE_SECONDS)
     return data

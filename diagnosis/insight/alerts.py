@@ -95,3 +95,27 @@ def incidents_leading_wizard(user) -> list[IncidentAlert]:
         return []
     acquirer_id = merchant_acquirer_id(user)
     return [i for i in found if i.acquirer_id == acquirer_id]
+
+
+@dataclass(frozen=True)
+class TicketIncident:
+    alert: IncidentAlert
+    linked: bool  # linked to the ticket, or only an incident of the ticket's acquirer
+
+
+def incidents_for_ticket(ticket) -> list[TicketIncident]:
+    """Active incidents a ticket belongs to (the agent's ticket page): its acquirer's active
+    incident, marked linked when the ticket is linked to it. Tickets are linked only to
+    incidents of their own acquirer (detection and `incident_link_tickets` see to it). 0–2
+    queries: the short cache of active incidents, then the link (only if there is one)."""
+    found = [i for i in active_incidents() if i.acquirer_id == ticket.acquirer_id]
+    if not found:
+        return []
+    from diagnosis.models import Ticket
+
+    linked = set(
+        Ticket.incidents.through.objects.filter(
+            ticket_id=ticket.pk, incident_id__in=[i.pk for i in found]
+        ).values_list("incident_id", flat=True)
+    )
+    return [TicketIncident(alert=i, linked=i.pk in linked) for i in found]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from diagnosis import notifications, permissions, sla, workflow
 from diagnosis.attachments import clean_original_name, validate_upload
 from diagnosis.cards import mask_card_field, scrub_text
+from diagnosis.insight import rollups
 from diagnosis.models import Attachment, Terminal, Ticket, TicketCounter, TicketEvent
 from diagnosis.validators import (
     response_code_validator,
@@ -98,6 +99,19 @@ def _raise(errors: dict):
         raise ValidationError(errors)
 
 
+# Foreign keys the services set from objects they already hold (loaded, permission-checked):
+# full_clean would re-read each one with a query of its own.
+RELATIONS_IN_HAND = (
+    "merchant",
+    "acquirer",
+    "created_by",
+    "terminal",
+    "category",
+    "ticket",
+    "author",
+)
+
+
 def _full_clean(instance, errors: dict | None = None, exclude=None):
     """full_clean, merged with errors found before; raises one ValidationError for all of them.
 
@@ -140,7 +154,7 @@ def _event(ticket, kind, *, author, body="", internal=False, old="", new="") -> 
         old_value=str(old)[:64],
         new_value=str(new)[:64],
     )
-    _full_clean(event)
+    _full_clean(event, exclude=RELATIONS_IN_HAND)
     event.save()
     return event
 
@@ -303,11 +317,12 @@ def ticket_create(
         first_response_due=sla.first_response_due(now),
         number="DD-pending",
     )
-    _full_clean(ticket, errors)
+    _full_clean(ticket, errors, exclude=RELATIONS_IN_HAND)
     ticket.number = _next_number(timezone.localtime(now).year)
     ticket.save()
     event = _event(ticket, TicketEvent.Kind.CREATED, author=user, new=ticket.status)
     _save_attachments(ticket, event, attachments, user)
+    rollups.ticket_added(ticket)  # the dashboard's daily counts, in this transaction
     _on_commit(notifications.ticket_created, ticket.pk)
     _on_commit(_detect_incidents, ticket.pk)
     return ticket
@@ -394,6 +409,7 @@ def ticket_reply(*, ticket, author, body, internal=False, attachments=()) -> Tic
     elif not internal and role == workflow.AGENT and locked.first_responded_at is None:
         locked.first_responded_at = event.created_at
         locked.save(update_fields=["first_responded_at", "updated_at"])
+        rollups.ticket_duration_changed(locked, "first_responded_at", None, event.created_at)
     else:
         locked.save(update_fields=["updated_at"])
     if not internal:
@@ -408,6 +424,7 @@ def ticket_reply(*, ticket, author, body, internal=False, attachments=()) -> Tic
 def _apply_status(locked, actor, role, status, note="") -> TicketEvent:
     workflow.check_transition(locked, role, status)
     old = locked.status
+    old_resolved_at = locked.resolved_at
     now = timezone.now()
     locked.status = status
     if status == Ticket.Status.RESOLVED:
@@ -421,6 +438,7 @@ def _apply_status(locked, actor, role, status, note="") -> TicketEvent:
         locked.closed_at = None
     _full_clean(locked, exclude=["number"])
     locked.save()
+    rollups.ticket_duration_changed(locked, "resolved_at", old_resolved_at, locked.resolved_at)
     return _event(locked, TicketEvent.Kind.STATUS, author=actor, body=note, old=old, new=status)
 
 

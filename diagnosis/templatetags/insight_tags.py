@@ -1,6 +1,6 @@
 from django import template
 
-from diagnosis.insight import terminal_health
+from diagnosis.insight import alerts, terminal_health
 
 register = template.Library()
 
@@ -9,6 +9,12 @@ register = template.Library()
 def flagged_terminals(tickets):
     """{tid: distinct cards} of the terminals among `tickets` that look faulty (one query)."""
     return terminal_health.flagged_tids([t.tid for t in tickets])
+
+
+@register.simple_tag
+def ticket_incidents(ticket):
+    """Active incidents `ticket` belongs to, for the agent's ticket page (0–2 queries)."""
+    return alerts.incidents_for_ticket(ticket)
 
 
 @register.filter

@@ -5,9 +5,11 @@ by guessing ids. Nothing personal is stored: no user, no IP, no card data.
 """
 
 from django.core import signing
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from diagnosis.insight import rollups
 from diagnosis.models import WizardRun
 
 SALT = "diagnosis.wizard.run"
@@ -30,21 +32,28 @@ def run_from_token(token: str | None) -> WizardRun | None:
     return WizardRun.objects.filter(pk=pk).select_related("version").first()
 
 
+@transaction.atomic
 def run_record(*, version_pk: int, path: str, code: str, outcome: str, bank_lead: bool):
-    return WizardRun.objects.create(
+    run = WizardRun.objects.create(
         version_id=version_pk,
         path=path[:400],
         code=code[:2],
         outcome=outcome[:40],
         bank_lead=bank_lead,
     )
+    rollups.wizard_run_added(run)  # the dashboard's daily counts
+    return run
 
 
+@transaction.atomic
 def run_vote(*, run: WizardRun, solved: bool) -> WizardRun:
     """Record (or change) the answer to "did this solve it?"."""
+    # Locked, so two votes at once count once each in the dashboard's rollup.
+    old = WizardRun.objects.select_for_update().values_list("solved", flat=True).get(pk=run.pk)
     run.solved = solved
     run.finished_at = timezone.now()
     run.save(update_fields=["solved", "finished_at"])
+    rollups.wizard_vote_changed(run, old, solved)
     return run
 
 

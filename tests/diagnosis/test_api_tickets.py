@@ -243,3 +243,27 @@ def test_never_500_on_any_json(client, token, body):
         response = post(client, token, {**payload(), **body})
     assert response.status_code in (201, 400)
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_query_count_does_not_grow_with_tickets_or_agents(client, token, merchant_user):
+    """Creating a ticket (incl. the on-commit mails to every agent and the incident check) asks
+    a fixed number of queries: no per-agent or per-ticket query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    factories.terminal(merchant=merchant_user.merchant, tid="ABCD1234")
+    factories.agent()
+    post(client, token, payload(rrn="000000000001"))  # warm up
+    with CaptureQueriesContext(connection) as first:
+        assert post(client, token, payload(rrn="000000000002")).status_code == 201
+    for _ in range(5):
+        factories.agent()
+    for _ in range(20):
+        factories.ticket(merchant=merchant_user.merchant)
+    with CaptureQueriesContext(connection) as later:
+        assert post(client, token, payload(rrn="000000000003")).status_code == 201
+    assert len(later) <= len(first) <= CREATE_QUERIES, [q["sql"][:80] for q in later]
+
+
+CREATE_QUERIES = 18  # bench/run.py measures the same request under load

@@ -152,3 +152,14 @@ def test_query_count_is_constant_as_data_grows(agent_client, django_assert_max_n
     assert len(ctx.captured_queries) == small
     with django_assert_max_num_queries(4):  # warm cache: session, user, groups (+ banner pool)
         agent_client.get(URL)
+
+
+def test_filter_errors_use_the_pages_punctuation(agent_client):
+    def errors(prefix):
+        html = agent_client.get(prefix + URL, {"date_from": "2026-13-45"}).content.decode()
+        start = html.index('<div class="form-errors"')
+        return html[start : html.index("</div>", start)]
+
+    english = errors("/en")
+    assert "<li>From: Enter a valid date.</li>" in english and "：" not in english
+    assert "<li>开始日期：" in errors("")

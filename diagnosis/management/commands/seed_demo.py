@@ -8,8 +8,8 @@ from diagnosis import demo
 class Command(BaseCommand):
     help = (
         "Load reference data (knowledge base, wizard, banks) and, with DEBUG on, demo merchants, "
-        "terminals and accounts with known passwords. Safe to run again: it changes nothing that "
-        "exists."
+        "terminals, accounts with known passwords, tickets and an open incident. Safe to run "
+        "again: it changes nothing that exists."
     )
 
     def handle(self, *args, **options):
@@ -32,6 +32,9 @@ class Command(BaseCommand):
         from diagnosis.demo_tickets import seed_tickets
 
         self.stdout.write(f"Demo tickets: {seed_tickets()} created.")
+        from diagnosis.insight.demo import seed_incident
+
+        self.stdout.write(f"Demo incident: {seed_incident()} created.")
 
     def reference_commands(self):
         """Commands that load the reference content; each is idempotent on its own."""

@@ -1,0 +1,53 @@
+"""seed_demo adds one open demo incident (DEBUG only, once) so that `make run` shows the incident
+banner to the demo merchant and the alert on the agents' desk."""
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from diagnosis.insight import alerts
+from diagnosis.models import Incident, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def incidents():
+    return list(Incident.objects.order_by("pk").values())
+
+
+def test_demo_incident_seeded_once_and_shown(settings, client):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    first = incidents()
+    assert len(first) == 1
+    incident = Incident.objects.select_related("acquirer").get()
+    assert incident.acquirer.code == "ums" and incident.status == Incident.Status.OPEN
+    assert incident.merchant_count >= settings.INCIDENT_MIN_MERCHANTS
+    call_command("seed_demo", verbosity=0)
+    assert incidents() == first
+    assert Ticket.objects.count() == 3  # the demo tickets only
+
+    since = timezone.localtime(incident.started_at).strftime("%H:%M")
+    assert client.login(username="merchant-a", password="demo-pass-2026")
+    home = client.get("/").content.decode()
+    assert f"银联商务 的很多商户自 {since} 起报告交易失败" in home
+    client.logout()
+    assert client.login(username="agent", password="demo-pass-2026")
+    desk = client.get("/desk/").content.decode()
+    assert f"故障事件：银联商务 自 {since} 起有 {incident.merchant_count} 家商户报告失败" in desk
+    assert f'href="/desk/incidents/{incident.pk}/"' in desk
+
+
+def test_a_handled_demo_incident_is_not_reopened(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    Incident.objects.update(status=Incident.Status.RESOLVED, ended_at=timezone.now())
+    alerts.forget()
+    call_command("seed_demo", verbosity=0)
+    assert list(Incident.objects.values_list("status", flat=True)) == ["resolved"]
+
+
+def test_no_demo_incident_without_debug(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", verbosity=0)
+    assert not Incident.objects.exists()
