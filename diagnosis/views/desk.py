@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -125,9 +125,10 @@ def queue(request):
         "now": timezone.now(),
         # The filter form renders a dozen widgets with their choices (≈ a third of the page's
         # time): kept as a fragment, keyed by everything it shows (filters, agents, content
-        # version for banks and categories) and by the language ({% cache %} adds it).
+        # version for banks and categories) and the language.
         "filters_key": "|".join(
             (
+                get_language() or "",
                 query,
                 pagecache.pages_version(),
                 ",".join(f"{a.pk}:{a.get_username()}:{a.get_full_name()}" for a in agents),

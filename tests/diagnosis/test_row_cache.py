@@ -51,3 +51,10 @@ def test_cached_rows_do_not_cost_queries(agent_client, django_assert_max_num_que
     with django_assert_max_num_queries(len(warm)):
         second = agent_client.get("/desk/")
     assert first.content.count(b"<tr") + 12 == second.content.count(b"<tr")
+
+
+def test_the_kept_filter_form_follows_the_language(agent_client):
+    make_ticket()
+    assert "筛选条件" in agent_client.get("/desk/").content.decode()
+    english = agent_client.get("/en/desk/").content.decode()
+    assert "筛选条件" not in english and "Filters" in english
