@@ -223,10 +223,33 @@ def build(stdout=print) -> dict:
     timings["events_s"] = round(time.perf_counter() - started, 1)
 
     started = time.perf_counter()
-    originals = list(Article.objects.filter(status="published").prefetch_related("codes"))
+    build_articles(Article)
+    timings["articles_s"] = round(time.perf_counter() - started, 1)
+    _ = Category  # categories come from load_knowledge
+
+    started = time.perf_counter()
+    timings["wizard_runs"] = build_wizard_runs(rng, now)
+    timings["wizard_runs_s"] = round(time.perf_counter() - started, 1)
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    stdout(f"data built: {timings}")
+    return timings
+
+
+def build_articles(Article, count=ARTICLES) -> None:
+    """Variations of the published articles up to `count` articles, with their response codes
+    and their search analyses (bulk_create skips Article.save(), which stores those)."""
+    from knowledge.search import analysis
+
+    originals = list(
+        Article.objects.filter(status="published")
+        .select_related("category")
+        .prefetch_related("codes")
+    )
     suffixes = ["（门店版）", "（夜间）", "（连锁店）", "（新员工）", "（节假日）"]
     new_articles = []
-    for i in range(ARTICLES - len(originals)):
+    for i in range(count - len(originals)):
         base = originals[i % len(originals)]
         clone = Article(
             **{
@@ -240,6 +263,20 @@ def build(stdout=print) -> dict:
         clone.title_en = f"{base.title_en} (variant {i})"
         clone.source_hash = ""
         new_articles.append(clone)
+    # Only the titles differ from the originals: each distinct text is tokenised once (memo).
+    memo: dict = {}
+    codes_of = {a.pk: sorted(c.code for c in a.codes.all()) for a in originals}
+    for start in range(0, len(new_articles), analysis.BATCH):
+        batch = new_articles[start : start + analysis.BATCH]
+        items = []
+        for i, clone in enumerate(batch, start):
+            base = originals[i % len(originals)]
+            codes = codes_of[base.pk]
+            fields = analysis.article_fields(clone, codes, base.category)
+            stamp = analysis.article_stamp(codes, base.category)
+            items.append((fields, analysis.article_phrases(clone), stamp))
+        for clone, blob in zip(batch, analysis.blobs(items, memo=memo), strict=True):
+            clone.search_terms = blob
     Article.objects.bulk_create(new_articles, batch_size=2000)
     Through = Article.codes.through
     slug_to_codes = {a.slug: [c.pk for c in a.codes.all()] for a in originals}
@@ -251,17 +288,6 @@ def build(stdout=print) -> dict:
             for c in slug_to_codes.get(base_slug, [])
         )
     Through.objects.bulk_create(links, batch_size=5000)
-    timings["articles_s"] = round(time.perf_counter() - started, 1)
-    _ = Category  # categories come from load_knowledge
-
-    started = time.perf_counter()
-    timings["wizard_runs"] = build_wizard_runs(rng, now)
-    timings["wizard_runs_s"] = round(time.perf_counter() - started, 1)
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    stdout(f"data built: {timings}")
-    return timings
 
 
 def build_wizard_runs(rng: random.Random, now) -> int:

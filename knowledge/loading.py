@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Q
 
 from knowledge import signals
 from knowledge.bilingual import lines
+from knowledge.search import analysis as search_analysis
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 LANG_KEYS = {"zh": "zh-hans", "en": "en"}
@@ -224,7 +226,7 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
     reports = {"categories": LoadReport(), "codes": LoadReport(), "articles": LoadReport()}
     with signals.search_bumps_deferred():
         existing = {c.key: c for c in Category.objects.all()}
-        new = []
+        new, renamed = [], []
         for position, entry in enumerate(categories):
             values = category_values(entry, position)
             file_hash = digest(values)
@@ -232,12 +234,15 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
             outcome = _decide(category, file_hash, category_db_values)
             if outcome in ("created", "updated"):
                 category = category or Category(key=entry["key"])
+                names = (category.name_zh, category.name_en)
                 _apply(category, values)
                 category.source_hash = file_hash
                 if outcome == "created":
                     new.append(category)
                 else:
                     category.save()
+                    if names != (category.name_zh, category.name_en):  # in every analysis
+                        renamed.append(category.key)
             reports["categories"].add(outcome, entry["key"])
         Category.objects.bulk_create(new)
         existing = {c.key: c for c in Category.objects.all()}
@@ -260,6 +265,7 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
                     code.save()
             reports["codes"].add(outcome, entry["code"])
         ResponseCode.objects.bulk_create(new)
+        new_codes = [code.code for code in new]
         existing_codes = {c.code: c for c in ResponseCode.objects.all()}
 
         current = {
@@ -311,4 +317,13 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
             changed = sorted(k for k in after if before.get(k) != after[k])
             revisions.append(ArticleRevision(article=article, changed_fields=changed, data=after))
         ArticleRevision.objects.bulk_create(revisions)
+        # Search analyses: saved rows have theirs; bulk-created ones and those whose category
+        # changed get them here.
+        if new_codes or created or renamed:
+            in_renamed = Q(category__key__in=renamed)
+            new_slugs = [article.slug for article, _values in created]
+            search_analysis.refresh(
+                codes=ResponseCode.objects.filter(Q(code__in=new_codes) | in_renamed),
+                articles=Article.objects.filter(Q(slug__in=new_slugs) | in_renamed),
+            )
     return reports

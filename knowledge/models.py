@@ -1,5 +1,3 @@
-import re
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,6 +6,7 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
 from knowledge.bilingual import BilingualMixin, lines
+from knowledge.search import analysis
 
 
 class Category(BilingualMixin, models.Model):
@@ -81,6 +80,8 @@ class ResponseCode(BilingualMixin, models.Model):
     keywords_en = models.TextField(_("英文关键词（每行一个）"), blank=True)
     lookups = models.PositiveIntegerField(_("查询次数"), default=0, editable=False)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # What the code puts into the search index, kept up to date by save() (knowledge.search).
+    search_terms = models.BinaryField(null=True, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = ResponseCodeQuerySet.as_manager()
@@ -95,6 +96,7 @@ class ResponseCode(BilingualMixin, models.Model):
 
     def save(self, *args, **kwargs):
         self.code = (self.code or "").strip().upper()
+        _analyse_for_search(self, analysis.CODE_SOURCES, analysis.code_blob, kwargs)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -124,11 +126,6 @@ class ResponseCode(BilingualMixin, models.Model):
         """This code as a search document (see knowledge.search); category must be loaded."""
         from knowledge.search import Document
 
-        meanings = [self.meaning_zh, self.meaning_en]
-        phrases = [(m, 1.0) for m in meanings]
-        for meaning in meanings:
-            phrases.extend((part, 0.8) for part in MEANING_PARTS.split(meaning) if part.strip())
-        phrases.extend((k, 1.0) for k in lines(self.keywords_zh) + lines(self.keywords_en))
         category = self.category
         return Document(
             kind="code",
@@ -141,30 +138,24 @@ class ResponseCode(BilingualMixin, models.Model):
                 "en": f"{self.code} · {self.meaning_en}",
             },
             summary={"zh": self.explanation_zh, "en": self.explanation_en},
-            fields=[
-                (self.code, 3.0),
-                (self.meaning_zh, 3.0),
-                (self.meaning_en, 3.0),
-                (self.keywords_zh, 2.5),
-                (self.keywords_en, 2.5),
-                (self.explanation_zh, 1.0),
-                (self.explanation_en, 1.0),
-                (self.merchant_steps_zh, 0.5),
-                (self.merchant_steps_en, 0.5),
-                (self.say_to_customer_zh, 0.3),
-                (self.say_to_customer_en, 0.3),
-                (self.retry_advice_zh, 0.3),
-                (self.retry_advice_en, 0.3),
-                (category.name_zh, 0.3),
-                (category.name_en, 0.3),
-            ],
-            phrases=phrases,
+            fields=analysis.code_fields(self, category),
+            phrases=analysis.code_phrases(self),
             boost=1.0 if category.is_decline else 0.85,
         )
 
 
-MEANING_PARTS = re.compile(r"\s*[–—/／（）()：:，,；;]\s*")
-TITLE_CODE_SUFFIX = re.compile(r"\s*[（(][^（）()]*\d[^（）()]*[）)]\s*$")
+MEANING_PARTS = analysis.MEANING_PARTS
+TITLE_CODE_SUFFIX = analysis.TITLE_CODE_SUFFIX
+
+
+def _analyse_for_search(obj, sources, blob_of, save_kwargs):
+    """Store the search analysis with the row, unless a save touches none of its sources."""
+    update_fields = save_kwargs.get("update_fields")
+    if update_fields is not None:
+        if not sources & set(update_fields):
+            return
+        save_kwargs["update_fields"] = {*update_fields, "search_terms"}
+    obj.search_terms = blob_of(obj)
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -211,6 +202,9 @@ class Article(BilingualMixin, models.Model):
     helpful_yes = models.PositiveIntegerField(_("有帮助"), default=0, editable=False)
     helpful_no = models.PositiveIntegerField(_("没帮助"), default=0, editable=False)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # What the article puts into the search index, kept up to date by save() and by changes of
+    # its codes (knowledge.search, knowledge.signals).
+    search_terms = models.BinaryField(null=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -223,6 +217,10 @@ class Article(BilingualMixin, models.Model):
 
     def __str__(self):
         return self.title_zh
+
+    def save(self, *args, **kwargs):
+        _analyse_for_search(self, analysis.ARTICLE_SOURCES, analysis.article_blob, kwargs)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("knowledge:article_detail", args=[self.slug])
@@ -244,9 +242,6 @@ class Article(BilingualMixin, models.Model):
         from knowledge.search import Document
 
         codes = tuple(sorted(code.code for code in self.codes.all()))
-        titles = [self.title_zh, self.title_en]
-        phrases = [(TITLE_CODE_SUFFIX.sub("", title), 1.0) for title in titles]
-        phrases.extend((k, 1.0) for k in lines(self.keywords_zh) + lines(self.keywords_en))
         category = self.category
         return Document(
             kind="article",
@@ -256,30 +251,8 @@ class Article(BilingualMixin, models.Model):
             codes=codes,
             title={"zh": self.title_zh, "en": self.title_en},
             summary={"zh": self.summary_zh, "en": self.summary_en},
-            fields=[
-                (self.title_zh, 3.0),
-                (self.title_en, 3.0),
-                (self.keywords_zh, 2.5),
-                (self.keywords_en, 2.5),
-                (" ".join(codes), 2.0),
-                (self.summary_zh, 1.5),
-                (self.summary_en, 1.5),
-                (self.symptoms_zh, 1.0),
-                (self.symptoms_en, 1.0),
-                (self.cause_zh, 0.7),
-                (self.cause_en, 0.7),
-                (self.merchant_steps_zh, 0.5),
-                (self.merchant_steps_en, 0.5),
-                (self.cardholder_steps_zh, 0.4),
-                (self.cardholder_steps_en, 0.4),
-                (self.prevention_zh, 0.5),
-                (self.prevention_en, 0.5),
-                (self.customer_script_zh, 0.3),
-                (self.customer_script_en, 0.3),
-                (category.name_zh, 0.3),
-                (category.name_en, 0.3),
-            ],
-            phrases=phrases,
+            fields=analysis.article_fields(self, codes, category),
+            phrases=analysis.article_phrases(self),
         )
 
 
@@ -435,3 +408,15 @@ class Announcement(BilingualMixin, models.Model):
         if self.bank_id is None:
             return str(_("所有银行"))
         return f"{self.bank.name} · {self.get_bank_role_display()}"
+
+
+class SearchTerm(models.Model):
+    """A word of the search vocabulary: stored analyses refer to terms by id (knowledge.search).
+
+    Rows are only ever added; a term no document uses any more is simply not indexed.
+    """
+
+    text = models.TextField(unique=True)
+
+    def __str__(self):
+        return self.text

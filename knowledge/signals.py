@@ -1,4 +1,9 @@
-"""Keep caches right when content changes: the search index and the announcement banner."""
+"""Keep caches right when content changes: the search index and the announcement banner.
+
+Articles and codes store their search analysis when saved (knowledge.models); changing an
+article's codes stores it again here. Renaming a category, deleting a code or changing codes in
+bulk leaves analyses stale: the next index build notices (their stamps) and redoes them.
+"""
 
 import threading
 from contextlib import contextmanager
@@ -32,6 +37,26 @@ def content_changed(sender=None, **kwargs):
     search.bump_version()
 
 
+def article_codes_changed(sender=None, instance=None, action="", reverse=False, **kwargs):
+    """An article's codes are part of its search analysis: store it again."""
+    from knowledge.models import Article
+    from knowledge.search import analysis
+
+    if action == "pre_clear" and reverse:  # a code loses all its articles: remember which
+        instance._search_cleared = list(instance.articles.values_list("pk", flat=True))
+        return
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        pks = [instance.pk]
+    elif action == "post_clear":
+        pks = getattr(instance, "_search_cleared", [])
+    else:
+        pks = list(kwargs.get("pk_set") or ())
+    if pks:
+        analysis.refresh(articles=Article.objects.filter(pk__in=pks))
+
+
 def announcements_changed(sender=None, **kwargs):
     cache.delete(ANNOUNCEMENTS_KEY)
 
@@ -44,5 +69,8 @@ def connect():
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"search-del-{model}")
     for through in (Article.codes.through, Article.related.through):
         m2m_changed.connect(content_changed, sender=through, dispatch_uid=f"search-m2m-{through}")
+    m2m_changed.connect(
+        article_codes_changed, sender=Article.codes.through, dispatch_uid="search-article-codes"
+    )
     post_save.connect(announcements_changed, sender=Announcement, dispatch_uid="ann-save")
     post_delete.connect(announcements_changed, sender=Announcement, dispatch_uid="ann-del")

@@ -1,8 +1,9 @@
 """Text → search terms, the same way for documents and queries, in Chinese and English.
 
 - Text is normalised (NFKC folds full-width letters and digits, lower case, curly quotes).
-- Chinese runs are segmented with jieba (search mode, so 信用卡 also yields 信用), initialised
-  once per process, lazily, with a small dictionary of payment terms; every run also yields its
+- Chinese runs are segmented with jieba's algorithm (search mode, so 信用卡 also yields 信用) and
+  dictionary plus a small dictionary of payment terms, loaded once per process, lazily, in a
+  compact form (knowledge.search.segment); every run also yields its
   character bigrams as secondary terms (prefixed with `~`), which keep recall when jieba cuts a
   query differently from the article.
 - Latin runs are split into words, stop words dropped, and reduced with a light stemmer
@@ -296,26 +297,22 @@ _jieba_lock = threading.Lock()
 
 
 def jieba_tokenizer():
-    """The process-wide jieba tokenizer, created and initialised on first use only."""
+    """The process-wide segmenter (jieba's algorithm and dictionary with our payment words, in
+    compact form: see knowledge.search.segment), created on first use only."""
     global _jieba
     if _jieba is None:
         with _jieba_lock:
             if _jieba is None:
-                import logging
-                import warnings
+                from knowledge.search import segment
 
-                with warnings.catch_warnings():  # jieba's old regexes warn when compiled
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    warnings.simplefilter("ignore", SyntaxWarning)
-                    import jieba
-
-                logging.getLogger("jieba").setLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                for word in USER_WORDS:
-                    tokenizer.add_word(word, freq=200000)
-                _jieba = tokenizer
+                _jieba = segment.load(USER_WORDS)
     return _jieba
+
+
+def strip_markdown(text: str) -> str:
+    """Markdown to plain words: link targets and emphasis markers are not content."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text or "")
+    return re.sub(r"[*_`#>]+", " ", text)
 
 
 def normalize(text: str) -> str:
@@ -435,11 +432,12 @@ def phrase_key(text: str) -> str:
     return " ".join(unit for unit in units if unit)
 
 
-def highlight_units(text: str):
+@lru_cache(maxsize=8192)  # result titles and summaries come back again and again
+def highlight_units(text: str) -> tuple:
     """(start, end, kind, value) of each Latin word / Chinese run in `text` (original offsets)."""
     normalized = normalize(text)
     if len(normalized) != len(text):  # NFKC changed the length (rare ligatures): no offsets
-        return []
+        return ()
     units = []
     for match in RUN.finditer(normalized):
         run = match.group(0)
@@ -455,4 +453,4 @@ def highlight_units(text: str):
                         stem(word.group(0)),
                     )
                 )
-    return units
+    return tuple(units)
