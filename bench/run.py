@@ -274,6 +274,8 @@ def start_gunicorn():
             "-m",
             "gunicorn",
             "config.wsgi",
+            "--config",
+            "config/gunicorn.py",
             "--workers",
             str(WORKERS),
             "--bind",
@@ -286,7 +288,7 @@ def start_gunicorn():
         cwd=ROOT,
         env=env,
     )
-    for _ in range(60):
+    for _ in range(120):  # the workers build the search index first (config/gunicorn.py)
         try:
             urllib.request.urlopen(BASE + "/healthz", timeout=1)
             return process
