@@ -393,10 +393,11 @@ def static_headers(path):
     """The first stylesheet a page links: its fingerprinted name and its caching headers."""
     import re
 
-    with urllib.request.urlopen(BASE + path, timeout=10) as response:
+    https = {"X-Forwarded-Proto": "https"}  # as the proxy says; else the app redirects
+    with urllib.request.urlopen(urllib.request.Request(BASE + path, headers=https)) as response:
         html = response.read().decode()
     asset = re.search(r'href="(/static/[^"]+\.css)"', html).group(1)
-    request = urllib.request.Request(BASE + asset, headers={"Accept-Encoding": "gzip"})
+    request = urllib.request.Request(BASE + asset, headers={"Accept-Encoding": "gzip", **https})
     with urllib.request.urlopen(request, timeout=10) as response:
         return {
             "asset": asset,
