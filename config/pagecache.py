@@ -23,19 +23,19 @@ import hashlib
 import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import _unmask_cipher_token, get_token
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.translation import get_language
+
+from config import versions
 
 PAGES_KEY = "pages:version"
 PLACEHOLDER = "__declinedesk_csrf_token__"
@@ -81,17 +81,12 @@ def _entry(key):
 
 
 def pages_version(found=None) -> str:
-    token = (found or {}).get(PAGES_KEY) or cache.get(PAGES_KEY)
-    if token is None:
-        cache.add(PAGES_KEY, uuid.uuid4().hex, None)
-        token = cache.get(PAGES_KEY) or "unknown"
-    return token
+    return (found or {}).get(PAGES_KEY) or versions.current(PAGES_KEY)
 
 
 def bump(**kwargs):
     """Forget every cached page (now, and again once the current transaction commits)."""
-    cache.set(PAGES_KEY, uuid.uuid4().hex, None)
-    transaction.on_commit(lambda: cache.set(PAGES_KEY, uuid.uuid4().hex, None))
+    versions.bump(PAGES_KEY)
 
 
 def banners_now(found=None) -> str:

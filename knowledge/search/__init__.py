@@ -23,14 +23,13 @@ import functools
 import logging
 import threading
 import time
-import uuid
 import weakref
 from collections import defaultdict
 from itertools import islice
 
-from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connections
 
+from config import versions
 from knowledge.search.index import Document, IndexBuilder, Results, SearchIndex  # noqa: F401
 
 VERSION_KEY = "knowledge:search:version"
@@ -46,16 +45,11 @@ _state = {"index": None, "builder": None, "epoch": 0, "failed_at": None}
 
 def bump_version(**kwargs):
     """Mark the index stale in every process (now, and again once the transaction commits)."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, uuid.uuid4().hex, None))
+    versions.bump(VERSION_KEY)
 
 
 def current_version() -> str:
-    token = cache.get(VERSION_KEY)
-    if token is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        token = cache.get(VERSION_KEY) or "unknown"
-    return token
+    return versions.current(VERSION_KEY)
 
 
 def get_index() -> SearchIndex:

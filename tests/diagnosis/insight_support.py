@@ -56,3 +56,26 @@ def merchants_of(bank, count):
 
 def now():
     return timezone.now()
+
+
+def open_incident(bank, *, merchants=3):
+    """An open incident at `bank`: one issuer-system ticket a minute from `merchants` merchants,
+    the first 20 minutes ago, all linked."""
+    from diagnosis.models import Incident
+
+    cats = categories()
+    started = timezone.localtime(timezone.now() - dt.timedelta(minutes=20)).replace(
+        second=0, microsecond=0
+    )
+    tickets = [
+        ticket_at(m, started + dt.timedelta(minutes=i), category=cats["issuer_system"])
+        for i, m in enumerate(factories.merchant(acquirer=bank) for _ in range(merchants))
+    ]
+    found = Incident.objects.create(
+        acquirer=bank,
+        started_at=started,
+        last_ticket_at=tickets[-1].created_at,
+        merchant_count=merchants,
+    )
+    found.tickets.add(*tickets)
+    return found

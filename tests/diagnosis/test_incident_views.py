@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from diagnosis.models import Incident, TicketEvent
 from tests import factories
-from tests.diagnosis.insight_support import categories, ticket_at
+from tests.diagnosis.insight_support import categories, open_incident, ticket_at
 from tests.diagnosis.wizard_support import seed_small, tokens_url
 
 pytestmark = pytest.mark.django_db
@@ -22,19 +22,7 @@ def bank():
 
 @pytest.fixture
 def incident(bank):
-    cats = categories()
-    now = timezone.now()
-    started = timezone.localtime(now - dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
-    merchants = [factories.merchant(acquirer=bank) for _ in range(3)]
-    tickets = [
-        ticket_at(m, started + dt.timedelta(minutes=i), category=cats["issuer_system"])
-        for i, m in enumerate(merchants)
-    ]
-    found = Incident.objects.create(
-        acquirer=bank, started_at=started, last_ticket_at=tickets[-1].created_at, merchant_count=3
-    )
-    found.tickets.add(*tickets)
-    return found
+    return open_incident(bank)
 
 
 @pytest.fixture

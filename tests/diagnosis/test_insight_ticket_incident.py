@@ -1,8 +1,6 @@
 """The agent's ticket page shows the active incident a ticket belongs to (linked to it, or of its
 merchant's acquirer), with a link to the incident and, when not linked yet, a button linking it."""
 
-import datetime as dt
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,7 +9,7 @@ from django.utils import timezone
 from diagnosis.insight import alerts
 from diagnosis.models import Incident
 from tests import factories
-from tests.diagnosis.insight_support import categories, ticket_at
+from tests.diagnosis.insight_support import open_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -23,20 +21,7 @@ def bank():
 
 @pytest.fixture
 def incident(bank):
-    cats = categories()
-    started = timezone.localtime(timezone.now() - dt.timedelta(minutes=20)).replace(
-        second=0, microsecond=0
-    )
-    merchants = [factories.merchant(acquirer=bank) for _ in range(3)]
-    tickets = [
-        ticket_at(m, started + dt.timedelta(minutes=i), category=cats["issuer_system"])
-        for i, m in enumerate(merchants)
-    ]
-    found = Incident.objects.create(
-        acquirer=bank, started_at=started, last_ticket_at=tickets[-1].created_at, merchant_count=3
-    )
-    found.tickets.add(*tickets)
-    return found
+    return open_incident(bank)
 
 
 @pytest.fixture
