@@ -24,18 +24,15 @@ run: install
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The browser tests (tests/e2e/) need a Chromium: $CHROMIUM_PATH, else /usr/bin/chromium (Debian's
-# `chromium` package; .ci/run installs it), else Playwright's own, fetched where the network
-# allows it. Without any, the browser tests fail and say how to get one; they never skip.
+# The browser tests (tests/e2e/) need Debian's Chromium, and screenshots a CJK font: installed
+# with apt-get when missing and running as root, otherwise one line says what to install.
+# Playwright never downloads a browser.
 browser: install
-	@if [ -n "$${CHROMIUM_PATH:-}" ] && [ -x "$${CHROMIUM_PATH:-}" ]; then :; \
-	elif [ -x /usr/bin/chromium ]; then :; \
-	else $(VENV)/bin/playwright install chromium || echo "No Chromium could be installed."; fi
+	@bash .ci/ensure-system-packages chromium cjk-font
 
 # PNGs of the main screens at phone and desktop size into docs/screenshots/ (shown in the
 # README); makes sure a CJK font is installed first, or Chinese would render as boxes.
 screenshots: install browser
-	bash .ci/ensure-cjk-font
 	$(PY) -m pytest -q -p no:cacheprovider tests/e2e/screenshots.py
 
 lint: install

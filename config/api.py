@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
-OPENAPI_MODULES = ["knowledge.openapi", "diagnosis.openapi_wizard", "diagnosis.openapi_tickets"]
+OPENAPI_MODULES = ["knowledge.openapi", "diagnosis.wizard.openapi", "diagnosis.tickets.openapi"]
 
 
 def json_error(code: str, message, status: int, fields: dict | None = None) -> JsonResponse:

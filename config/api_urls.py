@@ -5,8 +5,8 @@ from config import api
 urlpatterns = [
     path("openapi.json", api.openapi_document, name="api_openapi"),
     path("", include("knowledge.api_urls")),
-    path("", include("diagnosis.api_urls_wizard")),
-    path("", include("diagnosis.api_urls_tickets")),
+    path("", include("diagnosis.wizard.api_urls")),
+    path("", include("diagnosis.tickets.api_urls")),
     # [\s\S]: a path with a newline too (an inline (?s) flag would make URLs non-reversible)
     re_path(r"^(?P<path>[\s\S]*)$", api.not_found),
 ]

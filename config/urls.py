@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from config import views
 
-handler500 = "diagnosis.middleware.server_error"  # a dead database answers 503, not 500
+handler500 = "diagnosis.core.middleware.server_error"  # a dead database answers 503, not 500
 
 admin.site.site_header = "DeclineDesk"
 admin.site.site_title = "DeclineDesk"
@@ -18,7 +18,7 @@ urlpatterns = [
 
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
-    path("accounts/", include("diagnosis.urls_accounts")),
+    path("accounts/", include("diagnosis.accounts.urls")),
     path("", include("diagnosis.urls")),
     path("", include("knowledge.urls")),
     prefix_default_language=False,

@@ -9,11 +9,11 @@ class DiagnosisConfig(AppConfig):
     verbose_name = _("商户、终端与工单")
 
     def ready(self):
-        from diagnosis import roles
+        from diagnosis.core import roles
 
         post_migrate.connect(roles.sync_role_permissions, dispatch_uid="declinedesk_roles")
 
-        from diagnosis import audit
+        from diagnosis.core import audit
 
         audit.connect()
 

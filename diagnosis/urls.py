@@ -1,9 +1,13 @@
+"""The diagnosis app's pages, one include per feature package (namespace `diagnosis`)."""
+
 from django.urls import include, path
 
 app_name = "diagnosis"
 
 urlpatterns = [
-    path("diagnose/", include("diagnosis.urls_wizard")),
-    path("tickets/", include("diagnosis.urls_tickets")),
-    path("desk/", include("diagnosis.urls_desk")),
+    path("diagnose/", include("diagnosis.wizard.urls")),
+    path("tickets/", include("diagnosis.tickets.urls")),
+    path("desk/escalations/", include("diagnosis.escalations.urls")),
+    path("desk/", include("diagnosis.insight.urls")),
+    path("desk/", include("diagnosis.desk.urls")),
 ]

@@ -1,7 +1,7 @@
 """The knowledge admin: codes, articles (with revisions and preview), categories, announcements.
 
 Only knowledge editors (staff in the "Knowledge editors" group) and superusers get in: every
-permission check below also asks diagnosis.permissions.
+permission check below also asks diagnosis.core.permissions.
 """
 
 from django.contrib import admin, messages
@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis import permissions
+from diagnosis.core import permissions
 from knowledge import services
 from knowledge.loading import article_snapshot
 from knowledge.models import (

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from diagnosis.cards import scrub_text
+from diagnosis.core.cards import scrub_text
 from knowledge.loading import ARTICLE_FIELDS, LANG_KEYS, article_snapshot
 from knowledge.models import Article, ArticleRevision, ArticleVote, Category, ResponseCode
 

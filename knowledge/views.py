@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from config.pagecache import public_page
-from diagnosis import permissions
+from diagnosis.core import permissions
 from knowledge import selectors, services
 from knowledge.forms import SearchForm, VoteForm
 from knowledge.models import Announcement, Article

@@ -4,8 +4,8 @@ import itertools
 
 from django.contrib.auth.models import Group
 
+from diagnosis.core.roles import KNOWLEDGE_EDITORS, SUPPORT_AGENTS
 from diagnosis.models import Bank, Merchant, Terminal, User
-from diagnosis.roles import KNOWLEDGE_EDITORS, SUPPORT_AGENTS
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery-9"
@@ -64,7 +64,7 @@ def ticket(*, merchant=None, user=None, **kwargs):
 
     from django.utils import timezone
 
-    from diagnosis.services.tickets import ticket_create
+    from diagnosis.tickets.services import ticket_create
 
     if user is None:
         user = merchant_user(merchant=merchant) if merchant else merchant_user()

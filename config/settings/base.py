@@ -60,8 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "diagnosis.middleware.DatabaseUnavailableMiddleware",
-    "diagnosis.middleware.CardNumberURLMiddleware",
+    "diagnosis.core.middleware.DatabaseUnavailableMiddleware",
+    "diagnosis.core.middleware.CardNumberURLMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.PreferredLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,10 +88,15 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "diagnosis.context_processors.navigation",
+                "diagnosis.core.context_processors.navigation",
                 "knowledge.context_processors.announcements",
                 "diagnosis.insight.context_processors.insight_alerts",
             ],
+            # Template tags live with their feature (not in an app-level templatetags/ folder).
+            "libraries": {
+                "wizard_tags": "diagnosis.wizard.templatetags",
+                "insight_tags": "diagnosis.insight.templatetags",
+            },
         },
     },
 ]
@@ -170,7 +175,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in emails (ticket notifications): scheme + host, no trailing slash.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-# Tickets: first-response target in working hours (diagnosis/sla.py).
+# Tickets: first-response target in working hours (diagnosis/tickets/sla.py).
 FIRST_RESPONSE_HOURS = float(os.environ.get("FIRST_RESPONSE_HOURS", "4"))
 WORKING_HOURS_TIMEZONE = os.environ.get("WORKING_HOURS_TIMEZONE", "Asia/Shanghai")
 WORKING_HOURS_START = os.environ.get("WORKING_HOURS_START", "09:00")
@@ -230,7 +235,7 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_cards": {"()": "diagnosis.cards.CardNumberLogFilter"}},
+    "filters": {"mask_cards": {"()": "diagnosis.core.cards.CardNumberLogFilter"}},
     "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
     "handlers": {
         "console": {

@@ -74,7 +74,7 @@ def merchant_acquirer_id(user):
 def incidents_for(user) -> list[IncidentAlert]:
     """Agents and visitors whose bank is unknown see every active incident (the banner names the
     bank); a merchant user sees only the incidents of their own acquirer."""
-    from diagnosis import permissions
+    from diagnosis.core import permissions
 
     found = active_incidents()
     if not found or permissions.is_agent(user) or not permissions.is_merchant_user(user):
@@ -88,7 +88,7 @@ def incidents_leading_wizard(user) -> list[IncidentAlert]:
     whose acquirer has an active incident. Anonymous visitors (bank unknown) get the banner but
     not the re-ranking — a bank-specific incident must not mislead the other banks' merchants,
     just as a bank-specific announcement does not re-rank for them."""
-    from diagnosis import permissions
+    from diagnosis.core import permissions
 
     found = active_incidents()
     if not found or not permissions.is_merchant_user(user):

@@ -4,7 +4,7 @@ the banner template reads it, and incidents come from a short cache."""
 
 from django.utils.functional import SimpleLazyObject
 
-from diagnosis import permissions
+from diagnosis.core import permissions
 from diagnosis.insight import alerts, terminal_health
 
 # Pages where a merchant sees "your terminal … may need maintenance".

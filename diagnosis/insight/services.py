@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis import audit, permissions
+from diagnosis.core import audit, permissions
 from diagnosis.insight import alerts
 from diagnosis.models import Incident, Ticket
 
@@ -88,7 +88,7 @@ def incident_unlink_ticket(*, incident, actor, ticket) -> None:
 @transaction.atomic
 def incident_reply_all(*, incident, actor, body) -> int:
     """The same public reply on every linked ticket, all or nothing. Returns how many."""
-    from diagnosis.services.tickets import ticket_reply
+    from diagnosis.tickets.services import ticket_reply
 
     if not permissions.can_manage_incidents(actor):
         raise PermissionDenied

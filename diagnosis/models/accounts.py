@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.validators import mid_validator, tid_validator
+from diagnosis.core.validators import mid_validator, tid_validator
 
 
 class Bank(models.Model):

@@ -1,6 +1,6 @@
 """The audit trail: what agents and editors did, append-only.
 
-Rows are only ever inserted (diagnosis/audit.py writes them). Saving an existing row, deleting
+Rows are only ever inserted (diagnosis/core/audit.py writes them). Saving an existing row, deleting
 one, or bulk update/delete raise; the admin shows them read-only to superusers only, with no
 add, change or delete permission for anyone. The actor is referenced without a database
 constraint (and their name copied), so deleting a user never has to touch the trail.

@@ -1,7 +1,7 @@
 """Ticket models: declined transactions recorded by merchants, their timeline, escalations.
 
-Card data: `card_masked` only ever holds last 4 or first 6 + last 4 (diagnosis.cards); free text
-(description, event bodies, file names) is scrubbed by the services before it is saved.
+Card data: `card_masked` only ever holds last 4 or first 6 + last 4 (diagnosis.core.cards); free
+text (description, event bodies, file names) is scrubbed by the services before it is saved.
 """
 
 import uuid

@@ -3,7 +3,7 @@
 Editors edit the *draft* rows (questions and their options, outcomes with their causes and
 articles, code routes) in the admin. Publishing validates the draft (diagnosis.wizard.validation)
 and freezes it as a `WizardVersion`: an immutable JSON snapshot in the format of
-`diagnosis/content/wizard.json`. Merchants only ever walk the latest published snapshot, so a
+`diagnosis/wizard/content/wizard.json`. Merchants only ever walk the latest published snapshot, so a
 half-finished edit never reaches them. `WizardRun` records finished runs anonymously.
 """
 

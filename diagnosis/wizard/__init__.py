@@ -1,6 +1,6 @@
 """The troubleshooting wizard: validation, the engine that walks a tree, snapshots and loading.
 
-A tree is plain JSON, in the format of `diagnosis/content/wizard.json`:
+A tree is plain JSON, in the format of `diagnosis/wizard/content/wizard.json`:
 
     {"start": "q-code",
      "questions": [{"id", "kind": "code"|"choice", "text": {"zh-hans", "en"}, "help"?: {...},

@@ -1,4 +1,4 @@
-"""Load diagnosis/content/wizard.json into the draft and publish it — without undoing editors' work.
+"""Load wizard/content/wizard.json into the draft and publish it, without undoing editors' work.
 
 Each question (with its options), outcome (with its causes and articles) and code route keeps
 `source_hash`, the hash of the content it was last loaded with. On a later load an item is
@@ -34,7 +34,7 @@ from diagnosis.wizard.snapshot import (
 )
 from diagnosis.wizard.validation import Problem, validate_tree
 
-CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "wizard.json"
+CONTENT_FILE = Path(__file__).resolve().parent / "content" / "wizard.json"
 
 
 class WizardContentError(ValueError):

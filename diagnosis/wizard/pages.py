@@ -7,7 +7,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis import permissions
+from diagnosis.core import permissions
 from diagnosis.wizard.engine import SEPARATOR, Walk, WizardTree, text
 
 # Who acts and whether to retry when no code was given: from the codes that lead straight to the

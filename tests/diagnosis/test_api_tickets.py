@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diagnosis.models import Ticket
-from diagnosis.services.api_tokens import api_token_create, api_token_revoke
+from diagnosis.tickets.api_tokens import api_token_create, api_token_revoke
 from tests import factories
 
 URL = "/api/v1/tickets"
@@ -178,7 +178,7 @@ def test_list_only_the_tokens_merchant(client, token, merchant_user, other_merch
 
 @pytest.mark.django_db
 def test_list_pagination_and_filters(client, token, merchant_user, agent):
-    from diagnosis.services.tickets import ticket_change_status
+    from diagnosis.tickets.services import ticket_change_status
 
     tickets = [factories.ticket(merchant=merchant_user.merchant) for _ in range(5)]
     ticket_change_status(ticket=tickets[0], actor=agent, status="resolved")

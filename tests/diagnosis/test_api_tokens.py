@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from diagnosis.models import ApiToken
-from diagnosis.services.api_tokens import api_token_create, api_token_revoke, api_token_user
+from diagnosis.tickets.api_tokens import api_token_create, api_token_revoke, api_token_user
 
 
 @pytest.mark.django_db

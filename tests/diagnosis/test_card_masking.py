@@ -21,9 +21,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis.cards import luhn_valid
-from diagnosis.services.api_tokens import api_token_create
-from diagnosis.services.tickets import ticket_reply
+from diagnosis.core.cards import luhn_valid
+from diagnosis.tickets.api_tokens import api_token_create
+from diagnosis.tickets.services import ticket_reply
 from tests import factories
 from tests.diagnosis.ticket_pages_support import form_data
 
@@ -114,7 +114,7 @@ def on_commit(django_capture_on_commit_callbacks):
 
 
 def test_strategy_generates_what_the_rules_cover():
-    from diagnosis.cards import looks_like_card_number
+    from diagnosis.core.cards import looks_like_card_number
 
     @given(card_numbers())
     @settings(max_examples=200)
@@ -227,15 +227,15 @@ def test_api_never_stores_or_echoes_a_card(merchant_user, card, text, valid):
 @pytest.mark.django_db
 def test_card_in_a_url_is_masked_in_the_logs(merchant_client):
     with production_log_output() as logs:
-        # diagnosis.middleware.CardNumberURLMiddleware redirects to the masked URL first.
+        # diagnosis.core.middleware.CardNumberURLMiddleware redirects to the masked URL first.
         merchant_client.get("/tickets/6228480402564890018/", follow=True)
     assert "Not Found" in logs.getvalue()
     assert_no_card(logs.getvalue(), "6228480402564890018", "6228480402564890018")
 
 
 def test_no_cvv_pin_or_expiry_field_anywhere():
-    from diagnosis.forms_tickets import ApiTicketForm, TicketForm
     from diagnosis.models import Ticket
+    from diagnosis.tickets.forms import ApiTicketForm, TicketForm
 
     names = set(TicketForm.base_fields) | set(ApiTicketForm.base_fields)
     names |= {field.name for field in Ticket._meta.get_fields()}

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from diagnosis.services.escalations import escalation_create
+from diagnosis.escalations.services import escalation_create
 from tests.diagnosis.desk_support import make_ticket
 
 pytestmark = pytest.mark.django_db

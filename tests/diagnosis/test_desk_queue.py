@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from diagnosis.desk import selectors
 from diagnosis.models import Ticket
-from diagnosis.selectors import desk as selectors
 from knowledge.models import Category
 from tests import factories
 from tests.diagnosis.desk_support import make_ticket, make_tickets

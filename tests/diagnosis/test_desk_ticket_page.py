@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnosis.models import Ticket, TicketEvent
-from diagnosis.services.tickets import ticket_reply
+from diagnosis.tickets.services import ticket_reply
 from knowledge.models import Article, Category, ResponseCode
 from tests import factories
 from tests.diagnosis.desk_support import make_ticket

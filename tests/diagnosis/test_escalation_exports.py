@@ -13,13 +13,13 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from diagnosis.exports import escalation_csv, escalation_xlsx
-from diagnosis.models import Ticket
-from diagnosis.services.escalations import (
+from diagnosis.escalations.exports import escalation_csv, escalation_xlsx
+from diagnosis.escalations.services import (
     escalation_create,
     escalation_mark_sent,
     escalation_set_bank_reference,
 )
+from diagnosis.models import Ticket
 from tests import factories
 from tests.diagnosis.desk_support import make_ticket
 

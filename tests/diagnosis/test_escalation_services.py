@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from diagnosis.escalations import services as svc
 from diagnosis.models import EscalationBatch, Ticket, TicketEvent
-from diagnosis.services import escalations as svc
 from tests import factories
 from tests.diagnosis.desk_support import make_ticket, make_tickets
 

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from diagnosis.escalations.services import escalation_create, escalation_mark_sent
 from diagnosis.models import EscalationBatch, Ticket
-from diagnosis.services.escalations import escalation_create, escalation_mark_sent
 from tests import factories
 from tests.diagnosis.desk_support import make_ticket
 

@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from diagnosis.insight.detection import detect_incidents
 from diagnosis.models import Incident
-from diagnosis.services.tickets import ticket_create
+from diagnosis.tickets.services import ticket_create
 from tests import factories
 from tests.diagnosis.insight_support import T0, categories, merchants_of, replay, ticket_at
 

@@ -134,7 +134,7 @@ def test_reply_to_all_linked_tickets_in_one_go(agent_client, agent, incident):
 def test_reply_keeps_the_text_on_error_and_is_all_or_nothing(agent_client, incident, monkeypatch):
     response = agent_client.post(f"/desk/incidents/{incident.pk}/reply/", {"body": ""})
     assert response.status_code == 400
-    from diagnosis.services import tickets as ticket_services
+    from diagnosis.tickets import services as ticket_services
 
     calls = []
     real = ticket_services.ticket_reply

@@ -40,7 +40,7 @@ from diagnosis.models import (
     WizardRun,
     WizardVersion,
 )
-from diagnosis.services.tickets import ticket_change_status, ticket_create, ticket_reply
+from diagnosis.tickets.services import ticket_change_status, ticket_create, ticket_reply
 from diagnosis.wizard import runs
 from knowledge.models import Category
 from tests import factories

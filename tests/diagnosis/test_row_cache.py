@@ -3,7 +3,7 @@ ticket shows on the next page view, languages stay apart, and the page asks no m
 
 import pytest
 
-from diagnosis.services import tickets as ticket_services
+from diagnosis.tickets import services as ticket_services
 from tests import factories
 from tests.diagnosis.desk_support import make_ticket, make_tickets
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from diagnosis.models import Attachment, Ticket
-from diagnosis.services.tickets import ticket_reply
+from diagnosis.tickets.services import ticket_reply
 from tests import factories
 from tests.diagnosis.ticket_pages_support import JPEG, PDF, PNG, form_data, stream, upload
 

@@ -10,7 +10,7 @@ from django.db import connection, connections
 from django.utils import timezone, translation
 
 from diagnosis.models import Ticket, TicketCounter, TicketEvent
-from diagnosis.services.tickets import ticket_create
+from diagnosis.tickets.services import ticket_create
 from tests import factories
 
 FULL_CARD = "6228480402564890018"  # 19 digits, UnionPay

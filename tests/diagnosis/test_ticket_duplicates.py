@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from diagnosis.services.tickets import ticket_find_duplicates
+from diagnosis.tickets.services import ticket_find_duplicates
 from tests import factories
 
 

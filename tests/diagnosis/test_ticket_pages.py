@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnosis.models import Ticket, TicketEvent
-from diagnosis.services.tickets import ticket_change_status, ticket_reply
+from diagnosis.tickets.services import ticket_change_status, ticket_reply
 from tests import factories
 from tests.diagnosis.ticket_pages_support import form_data
 
@@ -271,7 +271,7 @@ def test_detail_timeline_hides_internal_notes(merchant_client, ticket, agent):
     ticket_reply(ticket=ticket, author=agent, body="请上传签购单照片")
     ticket_reply(ticket=ticket, author=agent, body="内部：商户疑似套现", internal=True)
     ticket_change_status(ticket=ticket, actor=agent, status="waiting_merchant")
-    from diagnosis.services.tickets import ticket_assign, ticket_set_priority
+    from diagnosis.tickets.services import ticket_assign, ticket_set_priority
 
     ticket_assign(ticket=ticket, actor=agent, assignee=agent)
     ticket_set_priority(ticket=ticket, actor=agent, priority="urgent")

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from diagnosis.core.pagination import decode_cursor, encode_cursor, keyset_page
 from diagnosis.models import Ticket
-from diagnosis.pagination import decode_cursor, encode_cursor, keyset_page
 from tests import factories
 
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from diagnosis.models import Ticket, TicketEvent
-from diagnosis.services.tickets import (
+from diagnosis.tickets.services import (
     ticket_assign,
     ticket_change_status,
     ticket_reply,

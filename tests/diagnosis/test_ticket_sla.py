@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from diagnosis import sla
 from diagnosis.models import Ticket
+from diagnosis.tickets import sla
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -1,4 +1,4 @@
-"""Allowed status transitions live in diagnosis.workflow; services and permissions obey them."""
+"""Allowed status transitions live in diagnosis.tickets.workflow; services and permissions obey."""
 
 from datetime import timedelta
 
@@ -6,9 +6,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from diagnosis import permissions, workflow
+from diagnosis.core import permissions
 from diagnosis.models import Ticket
-from diagnosis.services.tickets import (
+from diagnosis.tickets import workflow
+from diagnosis.tickets.services import (
     ticket_change_status,
     ticket_close,
     ticket_reopen,

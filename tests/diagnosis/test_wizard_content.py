@@ -1,4 +1,4 @@
-"""The seeded tree (diagnosis/content/wizard.json): complete, bilingual, short, every category."""
+"""The seeded wizard tree (diagnosis/wizard/content/wizard.json): complete, bilingual, short."""
 
 import json
 from pathlib import Path
@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 from diagnosis.wizard.engine import WizardTree, walk
+from diagnosis.wizard.loader import CONTENT_FILE
 from diagnosis.wizard.snapshot import draft_snapshot, live_tree
 from diagnosis.wizard.validation import MAX_QUESTIONS, validate_against_db
 from knowledge.models import Category, ResponseCode
 from tests.diagnosis.wizard_support import seed_real
 
-CONTENT = Path(__file__).resolve().parents[2] / "diagnosis" / "content" / "wizard.json"
+CONTENT = CONTENT_FILE
 CODES = Path(__file__).resolve().parents[2] / "knowledge" / "content" / "codes.json"
 
 

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from diagnosis.management.commands.seed_demo import Command as SeedDemo
@@ -15,7 +14,7 @@ from diagnosis.models import (
     WizardQuestion,
     WizardVersion,
 )
-from diagnosis.wizard.loader import WizardContentError, load_wizard
+from diagnosis.wizard.loader import CONTENT_FILE, WizardContentError, load_wizard
 from diagnosis.wizard.snapshot import draft_tree
 from knowledge.models import Article
 from tests.diagnosis.wizard_support import load_tree, make_reference_data, small_tree
@@ -198,9 +197,7 @@ def test_check_wizard_on_the_shipped_content_after_seeding(capsys):
     call_command("load_knowledge", verbosity=0)
     call_command("load_wizard", verbosity=0)
     call_command("check_wizard")
-    call_command(
-        "check_wizard", file=str(settings.BASE_DIR / "diagnosis" / "content" / "wizard.json")
-    )
+    call_command("check_wizard", file=str(CONTENT_FILE))
     assert "problem" not in capsys.readouterr().out
 
 

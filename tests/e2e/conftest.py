@@ -1,8 +1,9 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live_server.
 
-Chromium is found in this order: $CHROMIUM_PATH, /usr/bin/chromium, Playwright's own browser.
-No browser is ever downloaded here; if none can be found the tests FAIL (never skip) and say how
-to get one. On a failure a screenshot and the page HTML are saved under test-artifacts/e2e/.
+Chromium is found in this order: $CHROMIUM_PATH, /usr/bin/chromium, `chromium` on the PATH
+(`make test` installs Debian's package when missing). No browser is ever downloaded; if none can
+be found the tests FAIL (never skip) and say how to get one. On a failure a screenshot and the
+page HTML are saved under test-artifacts/e2e/.
 """
 
 import os
@@ -36,15 +37,6 @@ def find_chromium() -> str | None:
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
-    try:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            own = playwright.chromium.executable_path
-        if own and Path(own).is_file():
-            return own
-    except Exception:  # noqa: BLE001 - any failure means "no Playwright browser"
-        return None
     return None
 
 
@@ -54,8 +46,7 @@ def chromium_path():
     if path is None:
         pytest.fail(
             "No Chromium for the browser tests. Install Debian's package "
-            "(`apt-get install chromium`), or point CHROMIUM_PATH at a Chromium binary, or run "
-            "`.venv/bin/playwright install chromium` where the network allows it.",
+            "(`apt-get install chromium`) or point CHROMIUM_PATH at a Chromium binary.",
             pytrace=False,
         )
     return path

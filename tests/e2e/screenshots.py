@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from diagnosis import demo
-from diagnosis.demo_tickets import seed_tickets
+from diagnosis.accounts import demo
 from diagnosis.models import Ticket, User
+from diagnosis.tickets.demo import seed_tickets
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import login
 from tests.e2e.test_journey_wizard_ticket import walk_wizard_by_tapping

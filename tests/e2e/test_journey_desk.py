@@ -10,7 +10,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
-from diagnosis.exports import export_columns
+from diagnosis.escalations.exports import export_columns
 from diagnosis.models import EscalationBatch, Ticket
 from tests import factories
 from tests.e2e.conftest import DESKTOP, PHONE

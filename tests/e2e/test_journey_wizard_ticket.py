@@ -8,12 +8,12 @@ Run on a phone and a desktop with JavaScript, and on a phone with JavaScript off
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from diagnosis.models import Ticket
+from diagnosis.wizard.loader import CONTENT_FILE
 from knowledge.models import Category
 from tests import factories
 from tests.e2e.conftest import DESKTOP, PHONE
@@ -33,7 +33,7 @@ VARIANTS = [
     pytest.param(DESKTOP, True, id="desktop"),
     pytest.param(PHONE, False, id="phone-no-js"),
 ]
-WIZARD_FILE = Path(__file__).resolve().parents[2] / "diagnosis" / "content" / "wizard.json"
+WIZARD_FILE = CONTENT_FILE
 # No code → only this card fails → it failed after the PIN → wrong three times: PIN locked.
 ROUTE = [("q-code", "no-code"), ("q-scope", "only-this-card"), ("q-failed-step", "pin")]
 LAST = ("q-pin-tries", "many-wrong")

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from diagnosis.models import TicketEvent
-from diagnosis.services.tickets import ticket_reply
+from diagnosis.tickets.services import ticket_reply
 from knowledge.models import Article
 from tests import factories
 from tests.e2e.support import check_page, cjk_runs, login, press

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diagnosis.cards import (
+from diagnosis.core.cards import (
     CardNumberLogFilter,
     luhn_valid,
     mask_card_field,

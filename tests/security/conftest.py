@@ -42,9 +42,9 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def world(db, tmp_path, media):
+    from diagnosis.escalations.services import escalation_create
     from diagnosis.models import Attachment
-    from diagnosis.services.api_tokens import api_token_create
-    from diagnosis.services.escalations import escalation_create
+    from diagnosis.tickets.api_tokens import api_token_create
     from knowledge.models import Announcement, Article
 
     seed_small(tmp_path)

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
+from diagnosis.escalations import services as escalations
 from diagnosis.models import AuditEvent, AuditLogIsAppendOnly
-from diagnosis.services import escalations
-from diagnosis.services.tickets import ticket_reply
+from diagnosis.tickets.services import ticket_reply
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from diagnosis.roles import KNOWLEDGE_EDITORS, ROLE_MODEL_PERMISSIONS
+from diagnosis.core.roles import KNOWLEDGE_EDITORS, ROLE_MODEL_PERMISSIONS
 
 ROLES = ("anonymous", "merchant_a", "merchant_b", "agent", "editor", "superuser")
 GET, POST = "get", "post"
@@ -421,7 +421,7 @@ def test_admin_urls(route, admin_world):
 def test_lists_and_api_only_show_the_merchants_own_tickets(world):
     from django.test import Client
 
-    from diagnosis.services.api_tokens import api_token_create
+    from diagnosis.tickets.api_tokens import api_token_create
 
     b_ticket = factories_ticket_for(world.merchant_b)
     client_b = Client()

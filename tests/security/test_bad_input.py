@@ -13,7 +13,7 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis.cards import scrub_text
+from diagnosis.core.cards import scrub_text
 
 NASTY = [
     "",

@@ -21,7 +21,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from diagnosis.cards import CardNumberLogFilter
+from diagnosis.core.cards import CardNumberLogFilter
 
 CARDS = {
     "6228480402564890018": "6228480402564890018",  # UnionPay (starts with 62)

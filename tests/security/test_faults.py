@@ -135,7 +135,7 @@ def test_fifty_tickets_created_concurrently():
         pytest.skip("SQLite serialises all writers; concurrency is tested on PostgreSQL")
     from django.db import connections
 
-    from diagnosis.services.tickets import ticket_create
+    from diagnosis.tickets.services import ticket_create
 
     user = factories.merchant_user()
     errors, numbers = [], []
@@ -191,7 +191,7 @@ def test_over_limit_upload_refused_without_reading_it(world, monkeypatch, size_m
     by its size without reading its content back (at most the 16 bytes of the type sniff)."""
     from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
-    from diagnosis import attachments
+    from diagnosis.tickets import attachments
 
     seen, read_bytes = [], []
     real_validate = attachments.validate_upload
@@ -208,7 +208,7 @@ def test_over_limit_upload_refused_without_reading_it(world, monkeypatch, size_m
         upload.file.read = counting_read
         return real_validate(upload)
 
-    monkeypatch.setattr("diagnosis.forms_tickets.validate_upload", spy)
+    monkeypatch.setattr("diagnosis.tickets.forms.validate_upload", spy)
     client = Client()
     client.force_login(world.merchant_a)
     big = SimpleUploadedFile(

@@ -64,8 +64,8 @@ def active_content(html: str) -> list:
 
 @pytest.mark.django_db
 def test_payloads_render_escaped_everywhere(world):
-    from diagnosis.services.escalations import escalation_create, escalation_mark_sent
-    from diagnosis.services.tickets import ticket_reply
+    from diagnosis.escalations.services import escalation_create, escalation_mark_sent
+    from diagnosis.tickets.services import ticket_reply
 
     merchant = world.merchant_a.merchant
     merchant.name = f"商户 {PAYLOADS[1]}"

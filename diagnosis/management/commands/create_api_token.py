@@ -3,8 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from diagnosis import permissions
-from diagnosis.services.api_tokens import api_token_create
+from diagnosis.core import permissions
+from diagnosis.tickets.api_tokens import api_token_create
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from diagnosis.wizard.loader import CONTENT_FILE, WizardContentError, load_wizar
 
 class Command(BaseCommand):
     help = (
-        "Load the troubleshooting wizard (diagnosis/content/wizard.json) into the draft and "
+        "Load the troubleshooting wizard (diagnosis/wizard/content/wizard.json) into the draft and "
         "publish it. Needs the knowledge base (load_knowledge) first. Safe to run again: new "
         "questions, outcomes and code routes are added, unedited ones updated, editors' "
         "changes and deletions are kept, and editors' unpublished drafts are never published."

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from diagnosis import demo
+from diagnosis.accounts import demo
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         for username, password, created in demo.seed_accounts():
             state = "created" if created else "exists, unchanged"
             self.stdout.write(f"  {username:<12} password: {password:<16} ({state})")
-        from diagnosis.demo_tickets import seed_tickets
+        from diagnosis.tickets.demo import seed_tickets
 
         self.stdout.write(f"Demo tickets: {seed_tickets()} created.")
         from diagnosis.insight.demo import seed_incident

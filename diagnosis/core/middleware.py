@@ -1,0 +1,129 @@
+"""Request-level safety nets.
+
+- CardNumberURLMiddleware: a full card number typed into a URL (search box, query string, a path
+  segment) is masked before any view, template, log line or redirect can echo it: the request is
+  answered with a redirect to the same URL with the number masked (first 6 + last 4). NUL
+  characters are dropped from URLs the same way (PostgreSQL text cannot hold them).
+- DatabaseUnavailableMiddleware: when the database cannot be reached, every page answers a
+  bilingual 503 page (JSON for the API) instead of a 500; nothing half-done is kept because
+  writes run in transactions. The next request simply tries again: no restart needed.
+- server_error (handler500): the same 503 for a database error raised outside a view.
+"""
+
+import contextlib
+import logging
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.template.loader import render_to_string
+
+from diagnosis.core.cards import scrub_text
+
+logger = logging.getLogger(__name__)
+
+
+class CardNumberURLMiddleware:
+    """Pages: redirect to the masked URL (so the address bar, history and Referer lose the
+    number too). The API (/api/…): the request is masked in place, no redirect to follow."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        masked = self._masked(request)
+        if masked is not None:
+            path, query = masked
+            if not request.path_info.startswith("/api/"):
+                return HttpResponseRedirect(
+                    f"{quote(path, safe=SAFE)}?{query}" if query else quote(path, safe=SAFE)
+                )
+            request.path = request.path_info = path
+            request.META["PATH_INFO"] = path
+            request.META["QUERY_STRING"] = query
+            request.GET = QueryDict(query)
+        return self.get_response(request)
+
+    @staticmethod
+    def _masked(request):
+        path = unquote(request.path)
+        pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+        clean_path = _clean(path)
+        clean_pairs = [
+            (_clean(key), value if DECIMAL.match(value) else _clean(value)) for key, value in pairs
+        ]
+        if clean_path == path and clean_pairs == pairs:
+            return None
+        return clean_path, urlencode(clean_pairs)
+
+
+SAFE = "/:@!$&'()*+,;=-._~"
+# A whole value like "1764100000123456.42" is a number with a decimal point (keyset pagination
+# cursors are "<microseconds>.<pk>"), never a card number: left alone.
+DECIMAL = re.compile(r"^\d+\.\d+$")
+
+
+def _clean(text: str) -> str:
+    """Card numbers masked, NUL characters dropped (no database text column can hold one)."""
+    return scrub_text(text).replace("\x00", "")
+
+
+DB_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_unavailable_response(request):
+    # Drop the broken connection so that the next request connects afresh (Django's own health
+    # checks do this too at the start of a request; this also covers CONN_MAX_AGE=0 and
+    # anything that skips those signals). Never inside a transaction block: that is the
+    # caller's to roll back.
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            with contextlib.suppress(DB_ERRORS):
+                connection.close()
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {
+                "error": {
+                    "code": "unavailable",
+                    "message": "服务暂时不可用，请稍后再试。 / Service temporarily unavailable.",
+                }
+            },
+            status=503,
+        )
+    else:
+        # Rendered without the request: no context processor may touch the database.
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "30"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except DB_ERRORS as error:
+            logger.warning("Database unavailable (%r): %s %s", error, request.method, request.path)
+            return database_unavailable_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DB_ERRORS):
+            logger.warning(
+                "Database unavailable (%r): %s %s", exception, request.method, request.path
+            )
+            return database_unavailable_response(request)
+        return None
+
+
+def server_error(request, template_name="500.html"):
+    """handler500: a database error raised outside a view (session save, middleware) is a 503."""
+    import sys
+
+    from django.views.defaults import server_error as default_server_error
+
+    if isinstance(sys.exc_info()[1], DB_ERRORS):
+        return database_unavailable_response(request)
+    return default_server_error(request, template_name)

@@ -1,0 +1,16 @@
+"""/desk/: the agents' queue, bulk actions and the agent's ticket page."""
+
+from django.urls import path
+
+from diagnosis.desk import views
+
+urlpatterns = [
+    path("", views.queue, name="desk"),
+    path("bulk/", views.bulk_action, name="desk_bulk"),
+    path("tickets/<str:number>/", views.ticket_detail, name="desk_ticket"),
+    path("tickets/<str:number>/reply/", views.ticket_reply, name="desk_ticket_reply"),
+    path("tickets/<str:number>/note/", views.ticket_note, name="desk_ticket_note"),
+    path("tickets/<str:number>/status/", views.ticket_status, name="desk_ticket_status"),
+    path("tickets/<str:number>/assign/", views.ticket_assign, name="desk_ticket_assign"),
+    path("tickets/<str:number>/priority/", views.ticket_priority, name="desk_ticket_priority"),
+]

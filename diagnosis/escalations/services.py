@@ -1,0 +1,245 @@
+"""Escalation batches: tickets of ONE acquirer sent to that bank together.
+
+Batch statuses move strictly draft → sent → answered → closed. Sending moves every ticket of the
+batch to "escalated to bank" through `ticket_change_status` (so the merchant sees it, gets the
+usual email, and the workflow's rules apply); if any ticket may not move, nothing is sent.
+"""
+
+import uuid
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from diagnosis.core import audit, permissions
+from diagnosis.core.cards import scrub_text
+from diagnosis.models import EscalationBatch, EscalationItem, Ticket, TicketEvent
+from diagnosis.tickets import workflow
+
+Batch = EscalationBatch.Status
+
+# (from, to) of a batch; nothing else is allowed.
+BATCH_TRANSITIONS = {
+    (Batch.DRAFT, Batch.SENT),
+    (Batch.SENT, Batch.ANSWERED),
+    (Batch.ANSWERED, Batch.CLOSED),
+}
+# A ticket sits in at most one batch that the bank has not answered yet.
+PENDING_BATCH_STATUSES = (Batch.DRAFT, Batch.SENT)
+MAX_TICKETS_PER_BATCH = 200
+
+
+def _check_actor(actor):
+    if not permissions.can_manage_escalations(actor):
+        raise PermissionDenied
+
+
+def _bank_name(bank):
+    return bank.name if bank is not None else "?"
+
+
+def escalation_batch_next_statuses(batch) -> list[str]:
+    return [to for (frm, to) in sorted(BATCH_TRANSITIONS) if frm == batch.status]
+
+
+@transaction.atomic
+def escalation_create(*, actor, tickets, note=""):
+    """A draft batch for `tickets`, which must all belong to one acquirer."""
+    _check_actor(actor)
+    tickets = list(tickets)
+    if not tickets:
+        raise ValidationError(_("请至少选择一张工单。"), code="empty")
+    if len(tickets) > MAX_TICKETS_PER_BATCH:
+        raise ValidationError(
+            _("一个批次最多 %(max)d 张工单。") % {"max": MAX_TICKETS_PER_BATCH}, code="too_many"
+        )
+    acquirers = {}
+    for ticket in tickets:
+        acquirers.setdefault(ticket.acquirer_id, ticket)
+    if len(acquirers) > 1:
+        names = "、".join(sorted(_bank_name(t.acquirer) for t in acquirers.values()))
+        raise ValidationError(
+            _(
+                "一个批次只能包含同一家收单行的工单。所选工单来自 %(count)d 家收单行（%(names)s），"
+                "请按收单行分别创建批次。"
+            )
+            % {"count": len(acquirers), "names": names},
+            code="mixed_acquirers",
+        )
+
+    locked = list(
+        Ticket.objects.select_for_update().filter(pk__in=[t.pk for t in tickets]).order_by("pk")
+    )
+    pending = dict(
+        EscalationItem.objects.filter(
+            ticket__in=locked, batch__status__in=PENDING_BATCH_STATUSES
+        ).values_list("ticket_id", "batch__number")
+    )
+    problems = []
+    for ticket in locked:
+        if ticket.pk in pending:
+            problems.append(
+                _("%(ticket)s 已在批次 %(batch)s 中，银行答复前不能重复提交。")
+                % {"ticket": ticket.number, "batch": pending[ticket.pk]}
+            )
+        elif ticket.status != Ticket.Status.ESCALATED and not workflow.can_transition(
+            ticket, workflow.AGENT, Ticket.Status.ESCALATED
+        ):
+            problems.append(
+                _("%(ticket)s 当前状态为“%(status)s”，不能提交银行。")
+                % {"ticket": ticket.number, "status": ticket.get_status_display()}
+            )
+    if problems:
+        raise ValidationError(problems, code="tickets_not_escalatable")
+
+    batch = EscalationBatch(
+        number=f"tmp-{uuid.uuid4().hex[:16]}",
+        acquirer_id=next(iter(acquirers)),
+        note=scrub_text(note or "").strip(),
+        created_by=actor,
+    )
+    batch.full_clean(exclude=["number"])
+    batch.save()
+    batch.number = f"ESC-{timezone.localdate(batch.created_at).year}-{batch.pk:06d}"
+    batch.save(update_fields=["number"])
+    EscalationItem.objects.bulk_create(
+        [EscalationItem(batch=batch, ticket=ticket) for ticket in locked]
+    )
+    audit.record(
+        actor=actor, action="escalation.create", obj=batch, tickets=[t.number for t in locked]
+    )
+    return batch
+
+
+def _lock(batch):
+    return EscalationBatch.objects.select_for_update().get(pk=batch.pk)
+
+
+def _move(batch, to_status):
+    if (batch.status, to_status) not in BATCH_TRANSITIONS:
+        raise ValidationError(
+            _("批次不能从“%(old)s”改为“%(new)s”。")
+            % {"old": Batch(batch.status).label, "new": Batch(to_status).label},
+            code="batch_transition_not_allowed",
+        )
+
+
+@transaction.atomic
+def escalation_mark_sent(*, batch, actor):
+    """draft → sent: every ticket moves to "escalated to bank" (all or nothing)."""
+    from diagnosis.tickets.services import ticket_change_status
+
+    _check_actor(actor)
+    batch = _lock(batch)
+    _move(batch, Batch.SENT)
+    items = list(batch.items.select_related("ticket").order_by("pk"))
+    if not items:
+        raise ValidationError(_("批次里没有工单，不能发送。"), code="empty")
+    problems = []
+    for item in items:
+        ticket = item.ticket
+        if ticket.status == Ticket.Status.ESCALATED:
+            continue
+        try:
+            ticket_change_status(ticket=ticket, actor=actor, status=Ticket.Status.ESCALATED)
+        except ValidationError as error:
+            problems.append(f"{ticket.number}: {' '.join(error.messages)}")
+    if problems:
+        raise ValidationError(problems, code="tickets_not_escalatable")
+    now = timezone.now()
+    TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(
+                ticket=item.ticket,
+                kind=TicketEvent.Kind.ESCALATED,
+                author=actor,
+                is_internal=True,
+                new_value=batch.number,
+                body=_("已随批次 %(batch)s 提交给 %(bank)s。")
+                % {"batch": batch.number, "bank": _bank_name(batch.acquirer)},
+                created_at=now,
+            )
+            for item in items
+        ]
+    )
+    batch.status = Batch.SENT
+    batch.sent_at = now
+    batch.save(update_fields=["status", "sent_at"])
+    audit.record(actor=actor, action="escalation.sent", obj=batch)
+    return batch
+
+
+@transaction.atomic
+def escalation_mark_answered(*, batch, actor):
+    _check_actor(actor)
+    batch = _lock(batch)
+    _move(batch, Batch.ANSWERED)
+    batch.status = Batch.ANSWERED
+    batch.answered_at = timezone.now()
+    batch.save(update_fields=["status", "answered_at"])
+    audit.record(actor=actor, action="escalation.answered", obj=batch)
+    return batch
+
+
+@transaction.atomic
+def escalation_mark_closed(*, batch, actor):
+    _check_actor(actor)
+    batch = _lock(batch)
+    _move(batch, Batch.CLOSED)
+    batch.status = Batch.CLOSED
+    batch.closed_at = timezone.now()
+    batch.save(update_fields=["status", "closed_at"])
+    audit.record(actor=actor, action="escalation.closed", obj=batch)
+    return batch
+
+
+@transaction.atomic
+def escalation_set_bank_reference(*, item, reference, actor=None):
+    """The bank's reference for one ticket; only once the batch has been sent."""
+    if actor is not None:
+        _check_actor(actor)
+    batch = _lock(item.batch)
+    if batch.status not in (Batch.SENT, Batch.ANSWERED):
+        raise ValidationError(_("批次发送后、关闭前才能填写银行受理号。"), code="batch_not_sent")
+    reference = scrub_text(reference or "").strip()
+    item = EscalationItem.objects.select_for_update().get(pk=item.pk)
+    item.bank_reference = reference
+    item.full_clean(exclude=["batch", "ticket"])
+    old = EscalationItem.objects.filter(pk=item.pk).values_list("bank_reference", flat=True)[0]
+    if old == reference:
+        return item
+    item.save(update_fields=["bank_reference"])
+    TicketEvent.objects.create(
+        ticket_id=item.ticket_id,
+        kind=TicketEvent.Kind.ESCALATED,
+        author=actor,
+        is_internal=True,
+        old_value=old[:64],
+        new_value=reference[:64],
+        body=_("批次 %(batch)s 的银行受理号已更新。") % {"batch": batch.number},
+    )
+    return item
+
+
+@transaction.atomic
+def escalation_remove_item(*, item, actor):
+    """Take a ticket out of a draft batch."""
+    _check_actor(actor)
+    batch = _lock(item.batch)
+    if batch.status != Batch.DRAFT:
+        raise ValidationError(_("只有草稿批次可以移除工单。"), code="batch_not_draft")
+    audit.record(actor=actor, action="escalation.remove_item", obj=batch, ticket=item.ticket.number)
+    item.delete()
+    return batch
+
+
+@transaction.atomic
+def escalation_discard(*, batch, actor):
+    """Delete a draft batch (its tickets are unchanged)."""
+    _check_actor(actor)
+    batch = _lock(batch)
+    if batch.status != Batch.DRAFT:
+        raise ValidationError(_("只有草稿批次可以删除。"), code="batch_not_draft")
+    audit.record(actor=actor, action="escalation.discard", obj=batch)
+    batch.delete()

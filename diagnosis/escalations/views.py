@@ -1,0 +1,263 @@
+"""Escalation batches to the acquiring bank: list, create, status, bank references, exports.
+
+Thin views: parse input with diagnosis.escalations.forms, read with diagnosis.escalations.selectors,
+write with diagnosis.escalations.services; every access decision is in diagnosis.core.permissions.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from diagnosis.core import permissions
+from diagnosis.core.http import download, safe_next
+from diagnosis.desk import selectors as desk_selectors
+from diagnosis.escalations import selectors
+from diagnosis.escalations import services as escalation_services
+from diagnosis.escalations.exports import (
+    escalation_csv,
+    escalation_rows,
+    escalation_xlsx,
+    export_columns,
+    export_filename,
+)
+from diagnosis.escalations.forms import (
+    BankReferenceForm,
+    BatchActionForm,
+    BatchFilterForm,
+    EscalationCreateForm,
+)
+from diagnosis.models import EscalationBatch, EscalationItem
+
+escalations_required = permissions.role_required(permissions.can_manage_escalations)
+
+
+def _batch_or_404(request, number) -> EscalationBatch:
+    batch = selectors.escalation_detail(number=number)
+    if batch is None or not permissions.can_view_escalation(request.user, batch):
+        raise Http404
+    return batch
+
+
+@require_GET
+@escalations_required
+@vary_on_headers("HX-Request")
+def escalation_list(request):
+    form = BatchFilterForm(request.GET or None)
+    page = selectors.escalation_list(
+        filters=form.filters(),
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
+    query = urlencode([(k, v) for k in ("status", "acquirer") for v in request.GET.getlist(k) if v])
+    context = {"form": form, "page": page, "batches": page.rows, "query": query}
+    template = "diagnosis/escalation_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_POST
+@escalations_required
+def escalation_new(request):
+    """Step 1 (from the queue's bulk form): confirm the tickets and add a note. Step 2: create."""
+    form = EscalationCreateForm(request.POST)
+    back = safe_next(request, reverse("diagnosis:desk"))
+    if not form.is_valid() and "tickets" in form.errors:
+        for error in form.errors["tickets"]:
+            messages.error(request, error)
+        return HttpResponseRedirect(back)
+    tickets = desk_selectors.desk_tickets_by_numbers(numbers=form.cleaned_data.get("tickets", []))
+    if not tickets:
+        messages.error(request, _("找不到所选的工单。"))
+        return HttpResponseRedirect(back)
+    groups = {}
+    for ticket in tickets:
+        groups.setdefault(ticket.acquirer_id, {"acquirer": ticket.acquirer, "tickets": []})
+        groups[ticket.acquirer_id]["tickets"].append(ticket)
+    error = None
+    if request.POST.get("confirm") and form.is_valid():
+        try:
+            batch = escalation_services.escalation_create(
+                actor=request.user, tickets=tickets, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            error = exc
+        else:
+            messages.success(
+                request,
+                _("已创建批次 %(batch)s（%(count)d 张工单）。核对后点击“标记为已发送”。")
+                % {"batch": batch.number, "count": len(tickets)},
+            )
+            return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+    mixed = len(groups) > 1
+    refused = error or mixed or (request.POST.get("confirm") and not form.is_valid())
+    status = 400 if refused else 200
+    return render(
+        request,
+        "diagnosis/escalation_new.html",
+        {
+            "form": form,
+            "tickets": tickets,
+            "groups": list(groups.values()),
+            "mixed": mixed,
+            "error_messages": error.messages if error else [],
+            "next": back,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@escalations_required
+def escalation_detail(request, number):
+    batch = _batch_or_404(request, number)
+    return _render_batch(request, batch)
+
+
+def _render_batch(request, batch, *, status=200, reference_errors=None):
+    items = list(batch.items.all())
+    context = {
+        "batch": batch,
+        "items": items,
+        "next_statuses": escalation_services.escalation_batch_next_statuses(batch),
+        "can_edit_references": batch.status
+        in (EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED),
+        "reference_errors": reference_errors or {},
+        "columns": export_columns(),
+    }
+    return render(request, "diagnosis/escalation_detail.html", context, status=status)
+
+
+BATCH_ACTIONS = {
+    "sent": (
+        escalation_services.escalation_mark_sent,
+        gettext_lazy("批次已标记为已发送，工单已改为“已提交银行”。"),
+    ),
+    "answered": (
+        escalation_services.escalation_mark_answered,
+        gettext_lazy("批次已标记为银行已答复。"),
+    ),
+    "closed": (escalation_services.escalation_mark_closed, gettext_lazy("批次已关闭。")),
+}
+
+
+@require_POST
+@escalations_required
+def escalation_status(request, number):
+    batch = _batch_or_404(request, number)
+    form = BatchActionForm(request.POST)
+    if form.is_valid():
+        service, message = BATCH_ACTIONS[form.cleaned_data["action"]]
+        try:
+            service(batch=batch, actor=request.user)
+        except ValidationError as error:
+            for line in error.messages:
+                messages.error(request, line)
+        else:
+            messages.success(request, str(message))
+    else:
+        messages.error(request, _("请选择一个操作。"))
+    return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+
+
+def _item_or_404(batch, item_id) -> EscalationItem:
+    for item in batch.items.all():
+        if item.pk == item_id:
+            return item
+    raise Http404
+
+
+@require_POST
+@escalations_required
+def escalation_reference(request, number, item_id):
+    batch = _batch_or_404(request, number)
+    item = _item_or_404(batch, item_id)
+    form = BankReferenceForm(request.POST)
+    if form.is_valid():
+        try:
+            escalation_services.escalation_set_bank_reference(
+                item=item, reference=form.cleaned_data["reference"], actor=request.user
+            )
+        except ValidationError as error:
+            return _render_batch(
+                request, batch, status=400, reference_errors={item.pk: error.messages}
+            )
+        messages.success(
+            request, _("%(ticket)s 的银行受理号已保存。") % {"ticket": item.ticket.number}
+        )
+        return HttpResponseRedirect(
+            reverse("diagnosis:escalation_detail", args=[batch.number]) + f"#item-{item.pk}"
+        )
+    errors = [e for errs in form.errors.values() for e in errs]
+    return _render_batch(request, batch, status=400, reference_errors={item.pk: errors})
+
+
+@require_POST
+@escalations_required
+def escalation_remove_item(request, number, item_id):
+    batch = _batch_or_404(request, number)
+    item = _item_or_404(batch, item_id)
+    try:
+        escalation_services.escalation_remove_item(item=item, actor=request.user)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+    else:
+        messages.success(request, _("已从批次移除 %(ticket)s。") % {"ticket": item.ticket.number})
+    return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+
+
+@require_POST
+@escalations_required
+def escalation_discard(request, number):
+    batch = _batch_or_404(request, number)
+    try:
+        escalation_services.escalation_discard(batch=batch, actor=request.user)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+        return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+    messages.success(request, _("草稿批次 %(batch)s 已删除。") % {"batch": batch.number})
+    return HttpResponseRedirect(reverse("diagnosis:escalation_list"))
+
+
+@require_GET
+@escalations_required
+def escalation_export_csv(request, number):
+    batch = _batch_or_404(request, number)
+    return download(escalation_csv(batch), "text/csv; charset=utf-8", export_filename(batch, "csv"))
+
+
+@require_GET
+@escalations_required
+def escalation_export_xlsx(request, number):
+    batch = _batch_or_404(request, number)
+    return download(
+        escalation_xlsx(batch),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        export_filename(batch, "xlsx"),
+    )
+
+
+@require_GET
+@escalations_required
+def escalation_print(request, number):
+    batch = _batch_or_404(request, number)
+    columns = export_columns()
+    rows = [[row[key] for key, _header in columns] for row in escalation_rows(batch)]
+    response = render(
+        request,
+        "diagnosis/escalation_print.html",
+        {"batch": batch, "columns": columns, "rows": rows, "printed_at": timezone.now()},
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response

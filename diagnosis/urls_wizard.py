@@ -1,9 +1,0 @@
-from django.urls import path
-
-from diagnosis.views import wizard
-
-urlpatterns = [
-    path("", wizard.wizard, name="wizard"),
-    path("vote/", wizard.wizard_vote, name="wizard_vote"),
-    path("thanks/", wizard.wizard_thanks, name="wizard_thanks"),
-]
