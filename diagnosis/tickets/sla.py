@@ -27,7 +27,8 @@ def working_hours():
     zone = ZoneInfo(getattr(settings, "WORKING_HOURS_TIMEZONE", "Asia/Shanghai"))
     start = _parse_time(getattr(settings, "WORKING_HOURS_START", "09:00"), time(9))
     end = _parse_time(getattr(settings, "WORKING_HOURS_END", "18:00"), time(18))
-    days = frozenset(getattr(settings, "WORKING_DAYS", (1, 2, 3, 4, 5)))
+    # Only real ISO weekdays count; anything else is ignored (no working day → clock hours).
+    days = frozenset(d for d in getattr(settings, "WORKING_DAYS", (1, 2, 3, 4, 5)) if 1 <= d <= 7)
     holidays = set()
     for item in getattr(settings, "SLA_HOLIDAYS", ()):
         try:

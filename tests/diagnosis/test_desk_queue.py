@@ -108,10 +108,13 @@ def test_overdue_filter(agent_client):
     late = make_ticket(first_response_due=now - timedelta(minutes=1))
     make_ticket(first_response_due=now - timedelta(hours=1), first_responded_at=now)  # answered
     make_ticket(first_response_due=now + timedelta(hours=1))  # not yet due
-    make_ticket(first_response_due=now - timedelta(hours=1), status=Ticket.Status.RESOLVED)
+    for done in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
+        make_ticket(first_response_due=now - timedelta(hours=1), status=done)
     response = queue(agent_client, overdue="on")
     assert numbers(response) == [late.number]
     assert b"row-overdue" in response.content
+    # "All statuses" shows done tickets too; the overdue filter must still leave them out.
+    assert numbers(queue(agent_client, overdue="on", status="all")) == [late.number]
 
 
 def test_date_range_uses_local_days(agent_client):

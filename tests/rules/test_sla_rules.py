@@ -1,0 +1,124 @@
+"""First-response deadlines in working hours, pinned at their edges.
+
+Default calendar: Asia/Shanghai, 09:00–18:00, Monday–Friday, no holidays, 4 working hours.
+2026-03-02 is a Monday.
+"""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from diagnosis.models import Ticket
+from diagnosis.tickets import sla
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(day, hour, minute=0, zone=SH):
+    return datetime(2026, 3, day, hour, minute, tzinfo=zone)
+
+
+@pytest.fixture(autouse=True)
+def calendar(settings):
+    settings.WORKING_HOURS_TIMEZONE = "Asia/Shanghai"
+    settings.WORKING_HOURS_START = "09:00"
+    settings.WORKING_HOURS_END = "18:00"
+    settings.WORKING_DAYS = [1, 2, 3, 4, 5]
+    settings.SLA_HOLIDAYS = []
+    settings.FIRST_RESPONSE_HOURS = 4
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("start", "hours", "due"),
+    [
+        (at(2, 14), 4, at(2, 18)),  # ends exactly at closing time: the same day, not tomorrow
+        (at(2, 14, 1), 4, at(3, 9, 1)),  # one minute later spills into the next morning
+        (at(2, 9), 9, at(2, 18)),  # a whole working day
+        (at(2, 8), 1, at(2, 10)),  # before opening: the clock starts at 09:00
+        (at(2, 18), 1, at(3, 10)),  # at closing time: nothing left today
+        (at(2, 23), 1, at(3, 10)),  # at night
+        (at(6, 16), 4, at(9, 11)),  # Friday afternoon → Monday morning
+        (at(7, 12), 4, at(9, 13)),  # Saturday counts nothing
+        (at(8, 12), 4, at(9, 13)),  # nor Sunday
+        (at(2, 10), 0, at(2, 10)),  # zero hours: due at once
+        (at(2, 10), 18, at(4, 10)),  # two full working days
+    ],
+)
+def test_add_working_hours(start, hours, due):
+    assert sla.add_working_hours(start, hours) == due.astimezone(UTC)
+
+
+def test_result_is_utc():
+    result = sla.add_working_hours(at(2, 10), 1)
+    assert result.tzinfo == UTC
+
+
+def test_holidays_are_skipped(calendar):
+    calendar.SLA_HOLIDAYS = ["2026-03-09", "not-a-date"]  # the bad entry is ignored
+    assert sla.add_working_hours(at(6, 16), 4) == at(10, 11).astimezone(UTC)
+
+
+def test_a_start_in_another_zone_is_converted(calendar):
+    utc_start = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+    assert sla.add_working_hours(utc_start, 4) == at(2, 18).astimezone(UTC)
+
+
+def test_daylight_saving_change_in_the_working_zone(calendar):
+    calendar.WORKING_HOURS_TIMEZONE = "Europe/Berlin"
+    berlin = ZoneInfo("Europe/Berlin")
+    # Clocks go forward on Sunday 2026-03-29; Friday 16:00 + 4 h → Monday 11:00 local (CEST).
+    start = datetime(2026, 3, 27, 16, 0, tzinfo=berlin)
+    assert sla.add_working_hours(start, 4) == datetime(2026, 3, 30, 11, 0, tzinfo=berlin)
+
+
+def test_first_response_due_uses_the_setting(calendar):
+    calendar.FIRST_RESPONSE_HOURS = 2
+    assert sla.first_response_due(at(2, 10)) == at(2, 12).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days", "expected"),
+    [
+        ("9am", "18:00", [1, 2, 3, 4, 5], at(9, 13)),  # unreadable start → 09:00 default
+        ("09:00", "6pm", [1, 2, 3, 4, 5], at(9, 13)),  # unreadable end → 18:00 default
+        ("18:00", "09:00", [1, 2, 3, 4, 5], at(7, 13)),  # end before start → clock hours
+        ("09:00", "09:00", [1, 2, 3, 4, 5], at(7, 13)),  # empty day → clock hours
+        ("09:00", "18:00", [], at(7, 13)),  # no working day → clock hours
+        ("09:00", "18:00", [8, 0], at(7, 13)),  # no real weekday → clock hours
+    ],
+)
+def test_malformed_working_hours_never_hang(calendar, start, end, days, expected):
+    calendar.WORKING_HOURS_START = start
+    calendar.WORKING_HOURS_END = end
+    calendar.WORKING_DAYS = days
+    # Saturday 09:00 + 4 h: with a readable calendar that is Monday 13:00; without one, the
+    # deadline falls back to plain clock hours (Saturday 13:00).
+    assert sla.add_working_hours(at(7, 9), 4) == expected.astimezone(UTC)
+
+
+def _ticket(status="new", due=None, responded=None):
+    return Ticket(status=status, first_response_due=due, first_responded_at=responded)
+
+
+@pytest.mark.parametrize(
+    ("status", "responded", "due_offset", "overdue"),
+    [
+        ("new", False, -1, True),
+        ("in_progress", False, -1, True),
+        ("waiting_merchant", False, -1, True),
+        ("escalated", False, -1, True),
+        ("resolved", False, -1, False),  # done tickets are never overdue
+        ("closed", False, -1, False),
+        ("new", True, -1, False),  # already answered
+        ("new", False, 0, False),  # due exactly now: not yet overdue
+        ("new", False, 1, False),
+        ("new", False, None, False),  # no deadline
+    ],
+)
+def test_is_overdue(status, responded, due_offset, overdue):
+    now = at(2, 12)
+    due = None if due_offset is None else now + timedelta(seconds=due_offset)
+    ticket = _ticket(status, due=due, responded=now - timedelta(hours=1) if responded else None)
+    assert sla.is_overdue(ticket, now=now) is overdue
