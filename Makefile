@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cksum requirements/lock.txt | cut -d' ' -f1)
 
-.PHONY: install run test browser screenshots lint format messages bench clean
+.PHONY: install run test browser screenshots lint format messages bench mutate clean
 
 install: $(STAMP)
 
@@ -48,6 +48,12 @@ format: install
 # measure every page with wrk; writes bench/results.json and appends to bench/RESULTS.md.
 bench: install
 	$(PY) bench/run.py
+
+# Mutation testing of the core-rule modules (cosmic-ray; slow, not part of `make test`): prints
+# killed/survived/equivalent per module and writes bench/MUTATION.md. MUTATE_ONLY=cards,sla
+# picks modules, MUTATE_SAMPLE=80 samples mutants, MUTATE_JOBS=2 runs modules side by side.
+mutate: install
+	$(PY) bench/mutate.py
 
 # Re-extract and compile translations (needs GNU gettext; the compiled .mo files are committed).
 messages: install

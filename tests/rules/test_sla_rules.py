@@ -43,6 +43,7 @@ def calendar(settings):
         (at(7, 12), 4, at(9, 13)),  # Saturday counts nothing
         (at(8, 12), 4, at(9, 13)),  # nor Sunday
         (at(2, 10), 0, at(2, 10)),  # zero hours: due at once
+        (at(2, 18), 0, at(3, 9)),  # zero hours at closing time: when the desk next opens
         (at(2, 10), 18, at(4, 10)),  # two full working days
     ],
 )
@@ -71,6 +72,12 @@ def test_daylight_saving_change_in_the_working_zone(calendar):
     # Clocks go forward on Sunday 2026-03-29; Friday 16:00 + 4 h → Monday 11:00 local (CEST).
     start = datetime(2026, 3, 27, 16, 0, tzinfo=berlin)
     assert sla.add_working_hours(start, 4) == datetime(2026, 3, 30, 11, 0, tzinfo=berlin)
+
+
+def test_a_calendar_without_any_working_day_ahead_falls_back_to_clock_hours(calendar):
+    first = at(2, 0).date()
+    calendar.SLA_HOLIDAYS = [str(first + timedelta(days=n)) for n in range(12 * 366)]
+    assert sla.add_working_hours(at(2, 10), 4) == at(2, 14).astimezone(UTC)
 
 
 def test_first_response_due_uses_the_setting(calendar):
@@ -122,3 +129,4 @@ def test_is_overdue(status, responded, due_offset, overdue):
     due = None if due_offset is None else now + timedelta(seconds=due_offset)
     ticket = _ticket(status, due=due, responded=now - timedelta(hours=1) if responded else None)
     assert sla.is_overdue(ticket, now=now) is overdue
+    assert sla.is_overdue(ticket=ticket, now=now) is overdue
