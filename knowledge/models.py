@@ -1,3 +1,14 @@
+"""The knowledge base's records: categories (the taxonomy of knowledge/taxonomy.py), response
+codes, cause articles with their revisions and readers' votes, bank announcements (maintenance
+windows and outages), and the search vocabulary.
+
+Every text exists in Chinese and English (`*_zh`, `*_en`; `BilingualMixin.tr()` picks the
+active language). Rows loaded from knowledge/content/ keep `source_hash` (see
+config/content_merge.py); articles and codes keep their search analysis in `search_terms`,
+stored by knowledge/signals.py on every save. Reads go through knowledge/selectors.py, writes
+with rules through knowledge/services.py.
+"""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
