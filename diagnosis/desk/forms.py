@@ -239,26 +239,29 @@ class _AgentTextForm(ScrubbedDataMixin, forms.Form):
         return body
 
 
+def _body_field(label, help_text, rows):
+    return forms.CharField(
+        label=label,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=help_text,
+    )
+
+
 class AgentReplyForm(_AgentTextForm):
     """The agent's public reply to the merchant (the merchant's own is MerchantReplyForm)."""
 
-    body = forms.CharField(
-        label=_("回复商户"),
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("商户会看到这条回复并收到邮件。不要索取完整卡号、密码、CVV 或有效期。"),
+    body = _body_field(
+        _("回复商户"),
+        _("商户会看到这条回复并收到邮件。不要索取完整卡号、密码、CVV 或有效期。"),
+        rows=5,
     )
 
 
 class AgentNoteForm(_AgentTextForm):
     """An internal note: agents only, never shown or mailed to the merchant."""
 
-    body = forms.CharField(
-        label=_("内部备注"),
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("只有支持专员能看到，不会发给商户。"),
-    )
+    body = _body_field(_("内部备注"), _("只有支持专员能看到，不会发给商户。"), rows=4)
 
     def __init__(self, *args, **kwargs):
         # Shown next to AgentReplyForm, which also has a "body" field: its own ids keep each
