@@ -1,12 +1,29 @@
-from django.urls import include, path, re_path
+"""/api/v1/: the one NinjaAPI, each feature's Router mounted on it, then a JSON 404 for the rest.
 
-from config import api
+A new endpoint goes into its feature's `api.py` Router; a new feature's Router is added here.
+"""
+
+from django.urls import re_path
+
+from config import api as shared
+from diagnosis.tickets.api import router as tickets
+from diagnosis.wizard.api import router as wizard
+from knowledge.api import router as knowledge
+
+api = shared.DeclineDeskAPI(
+    title="DeclineDesk API",
+    version="1.0.0",
+    description="Response codes, knowledge search, the troubleshooting wizard and "
+    "declined-transaction tickets. Errors are JSON {error: {code, message, fields?}}.",
+    servers=[{"url": "/"}],
+    docs_url="/docs",
+)
+api.add_router("", knowledge)
+api.add_router("", wizard)
+api.add_router("", tickets)
 
 urlpatterns = [
-    path("openapi.json", api.openapi_document, name="api_openapi"),
-    path("", include("knowledge.api_urls")),
-    path("", include("diagnosis.wizard.api_urls")),
-    path("", include("diagnosis.tickets.api_urls")),
+    *api.url_patterns,
     # [\s\S]: a path with a newline too (an inline (?s) flag would make URLs non-reversible)
-    re_path(r"^(?P<path>[\s\S]*)$", api.not_found),
+    re_path(r"^(?P<path>[\s\S]*)$", shared.not_found),
 ]

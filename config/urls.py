@@ -1,3 +1,8 @@
+"""Root URLs: /healthz, the JSON API under /api/v1/ (config/api_urls.py), the language switch,
+then every page in both languages (Chinese unprefixed, English under /en/): the admin, accounts,
+the diagnosis features (diagnosis/urls.py) and the knowledge base (knowledge/urls.py).
+"""
+
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path

@@ -1,3 +1,7 @@
+"""Site-wide views outside the two apps: /healthz (200 while the database answers, 503
+otherwise) and the language switch (keeps the current page, in the other language).
+"""
+
 from urllib.parse import urlsplit
 
 from django.conf import settings

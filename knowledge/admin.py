@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core import permissions
+from diagnosis.core.admin import ReadOnlyAdminMixin
 from knowledge import services
 from knowledge.loading import article_snapshot
 from knowledge.models import (
@@ -187,7 +188,7 @@ class ResponseCodeAdmin(EditorOnlyMixin, admin.ModelAdmin):
 
 
 # --- articles --------------------------------------------------------------------------------
-class ArticleVoteInline(admin.TabularInline):
+class ArticleVoteInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ArticleVote
     extra = 0
     can_delete = False
@@ -195,12 +196,6 @@ class ArticleVoteInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ("-created_at",)
     verbose_name_plural = _("读者反馈")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return permissions.can_edit_knowledge(request.user)
@@ -455,13 +450,14 @@ def field_label(name: str) -> str:
 
 
 @admin.register(ArticleRevision)
-class ArticleRevisionAdmin(EditorOnlyMixin, admin.ModelAdmin):
+class ArticleRevisionAdmin(ReadOnlyAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
     list_display = ("article", "created_at", "author", "changes")
     list_select_related = ("article", "author")
     list_filter = ("created_at",)
     search_fields = ("article__slug", "article__title_zh", "article__title_en")
     date_hierarchy = "created_at"
     readonly_fields = ("article", "author", "created_at", "changed_fields", "data", "restore")
+    delete_permission = "superusers"
 
     @admin.display(description=_("修改的字段"))
     def changes(self, obj):
@@ -472,30 +468,16 @@ class ArticleRevisionAdmin(EditorOnlyMixin, admin.ModelAdmin):
         url = reverse("admin:knowledge_article_revision_restore", args=[obj.article_id, obj.pk])
         return format_html('<a class="button" href="{}">{}</a>', url, gettext("恢复到这个版本"))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
 
 @admin.register(ArticleVote)
-class ArticleVoteAdmin(EditorOnlyMixin, admin.ModelAdmin):
+class ArticleVoteAdmin(ReadOnlyAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
     list_display = ("article", "helpful", "comment", "created_at")
     list_filter = ("helpful", "created_at")
     list_select_related = ("article",)
     search_fields = ("article__slug", "article__title_zh", "comment")
     fields = ("article", "helpful", "comment", "created_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    delete_permission = "usual"  # editors may delete a vote (spam)
 
 
 # --- announcements ---------------------------------------------------------------------------

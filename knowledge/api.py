@@ -1,94 +1,116 @@
-"""JSON API: GET /api/v1/search?q=… and GET /api/v1/codes/<code> (shapes as in PRODUCT.md).
+"""JSON API of the knowledge base: GET /api/v1/search?q=… and GET /api/v1/codes/<code>.
 
-The language follows config.api.language_of (?lang=, then Accept-Language); URLs in answers are
-absolute paths in that language (/en/… for English).
+Shapes as in PRODUCT.md. Answers are in the request's language (config/api.py: ?lang=, then
+Accept-Language); URLs in them are absolute paths in that language (/en/… for English).
 """
 
-from functools import wraps
-
-from django.http import JsonResponse
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from ninja import Path, Query, Router, Schema
+from ninja.decorators import decorate_view
+from pydantic import Field
 
-from config.api import json_error, language_of
-from knowledge import selectors
+from config.api import (
+    ApiError,
+    errors,
+    invalid_parameters,
+    one_of,
+    without_slash_and_with,
+)
+from knowledge import models, selectors
+from knowledge.taxonomy import CATEGORY_KEYS
+
+router = Router(tags=["knowledge"])
 
 MAX_RESULTS = 10
+Category = one_of(CATEGORY_KEYS)
 
 
-def api_get(view):
-    """GET (and HEAD) only, answered in the request's language; other methods get a JSON 405."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        with language_of(request):
-            if request.method not in ("GET", "HEAD"):
-                response = json_error("method_not_allowed", _("只支持 GET。"), 405)
-                response["Allow"] = "GET, HEAD"
-                return response
-            response = view(request, *args, **kwargs)
-            response["Content-Language"] = get_language()
-            return response
-
-    return wrapped
+class SearchResult(Schema):
+    title: str
+    url: str = Field(examples=["/en/codes/51/"])
+    category: Category
+    response_codes: list[str] = Field(examples=[["51"]])
+    summary: str
 
 
-def _json(data, status=200):
-    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+class SearchResponse(Schema):
+    query: str
+    results: list[SearchResult] = Field(max_length=MAX_RESULTS)
 
 
-@api_get
-def search(request):
-    if "q" not in request.GET or not request.GET["q"].strip():
-        return json_error(
-            "missing_query",
-            _("请用 q 参数给出要搜索的内容，例如 ?q=51 或 ?q=余额不足。"),
-            400,
-            {"q": [_("这个参数是必填的。")]},
-        )
-    outcome = selectors.article_search(
-        query=request.GET["q"], lang=get_language(), limit=MAX_RESULTS
+class ArticleLink(Schema):
+    title: str
+    url: str = Field(examples=["/articles/insufficient-balance/"])
+
+
+class ResponseCode(Schema):
+    code: str = Field(examples=["51"])
+    meaning: str
+    category: Category
+    who_acts: one_of(models.ResponseCode.WhoActs.values)
+    retry: one_of(models.ResponseCode.Retry.values)
+    articles: list[ArticleLink]
+
+    @staticmethod
+    def resolve_category(code):
+        return code.category.key
+
+    @staticmethod
+    def resolve_articles(code):
+        return [
+            {"title": a.title, "url": reverse("knowledge:article_detail", args=[a.slug])}
+            for a in code.published_articles[: selectors.CODE_ARTICLES]
+        ]
+
+
+@without_slash_and_with(
+    router.get,
+    "/search",
+    url_name="api_search",
+    response={200: SearchResponse, **errors(400)},
+    operation_id="searchKnowledge",
+    summary="Search articles and response codes",
+)
+@decorate_view(
+    invalid_parameters(
+        "missing_query",
+        gettext_lazy("请用 q 参数给出要搜索的内容，例如 ?q=51 或 ?q=余额不足。"),
+        gettext_lazy("这个参数是必填的。"),
     )
-    return _json(
-        {
-            "query": outcome.query,
-            "results": [
-                {
-                    "title": result.title,
-                    "url": result.url,
-                    "category": result.category,
-                    "response_codes": result.response_codes,
-                    "summary": result.summary,
-                }
-                for result in outcome.results
-            ],
-        }
-    )
+)
+def search(
+    request,
+    q: str = Query(
+        ...,
+        pattern=r"\S",
+        description="What to search for (a code such as 51, or words); blank is refused, a long "
+        "query is cut to its first 200 characters.",
+        example="余额不足",
+    ),
+):
+    """Chinese (segmented, with colloquial synonyms) and English (stemmed, small typos forgiven)
+    queries, or an exact response code. Best first, at most 10. URLs are paths in the answer
+    language. A missing or blank `q` is a 400 `missing_query`."""
+    return selectors.article_search(query=q, lang=get_language(), limit=MAX_RESULTS)
 
 
-@api_get
-def code_detail(request, code):
+@without_slash_and_with(
+    router.get,
+    "/codes/{apicode:code}",
+    url_name="api_code_detail",
+    response={200: ResponseCode, **errors(404)},
+    operation_id="getResponseCode",
+    summary="One response code",
+)
+def code_detail(request, code: str = Path(..., example="51")):
+    """Case-insensitive (`a0` is `A0`); an unknown code is a 404 `not_found`."""
     found = selectors.code_get(code=code)
     if found is None:
         if code.isascii() and code.isalnum() and len(code) <= 4:
             message = _("没有应答码“%(code)s”的记录。") % {"code": code}
         else:
             message = _("应答码是两位数字或字母，例如 51、05、A0。")
-        return json_error("not_found", message, 404)
-    return _json(
-        {
-            "code": found.code,
-            "meaning": found.meaning,
-            "category": found.category.key,
-            "who_acts": found.who_acts,
-            "retry": found.retry,
-            "articles": [
-                {
-                    "title": article.title,
-                    "url": reverse("knowledge:article_detail", args=[article.slug]),
-                }
-                for article in found.published_articles[: selectors.CODE_ARTICLES]
-            ],
-        }
-    )
+        raise ApiError("not_found", message, 404)
+    return found

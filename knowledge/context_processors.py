@@ -1,3 +1,5 @@
+"""Template context for every page: the active bank announcements of the banner."""
+
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 

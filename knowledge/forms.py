@@ -1,3 +1,5 @@
+"""Forms of the public knowledge pages: the search box and an article's "was this helpful?"."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 

@@ -1,12 +1,8 @@
 """Load the knowledge base from knowledge/content/*.json without overwriting editors' work.
 
-Every loaded record keeps `source_hash`: the hash of the content it was last loaded with. On the
-next load a record is
-- created when it does not exist;
-- left as it is when the file has not changed;
-- updated when the file changed and the record still hashes to `source_hash` (nobody edited it);
-- left alone when an editor changed it since it was loaded (its content no longer hashes to
-  `source_hash`) — the editor's version wins.
+Every loaded record keeps `source_hash`: the hash of the content it was last loaded with; whether
+a record is created, updated or left alone is the rule of config/content_merge.py (the same as
+the wizard loader's): an editor's change always wins over the file.
 """
 
 import hashlib
@@ -17,6 +13,7 @@ from pathlib import Path
 from django.db import transaction
 from django.db.models import Q
 
+from config import content_merge
 from knowledge import signals
 from knowledge.bilingual import lines
 from knowledge.search import analysis as search_analysis
@@ -202,13 +199,19 @@ class LoadReport:
 
 
 def _decide(obj, file_hash, db_values_of) -> str:
-    if obj is None:
-        return "created"
-    if obj.source_hash == file_hash:
-        return "unchanged"
-    if obj.source_hash and digest(db_values_of(obj)) == obj.source_hash:
-        return "updated"
-    return "kept"
+    """ "created", "unchanged", "updated" or "kept" (content_merge.row_action)."""
+    outcome = content_merge.row_action(
+        exists=obj is not None,
+        file_hash=file_hash,
+        stored_hash=obj.source_hash if obj is not None else "",
+        current_hash=lambda: digest(db_values_of(obj)),
+    )
+    if outcome == content_merge.UNCHANGED and obj.source_hash != file_hash:
+        # It already says what the file says (an editor made the same change): adopt the hash,
+        # without a save() and its signals.
+        type(obj).objects.filter(pk=obj.pk).update(source_hash=file_hash)
+        obj.source_hash = file_hash
+    return outcome
 
 
 def _apply(obj, values, skip=()):

@@ -1,3 +1,14 @@
+"""The knowledge base's records: categories (the taxonomy of knowledge/taxonomy.py), response
+codes, cause articles with their revisions and readers' votes, bank announcements (maintenance
+windows and outages), and the search vocabulary.
+
+Every text exists in Chinese and English (`*_zh`, `*_en`; `BilingualMixin.tr()` picks the
+active language). Rows loaded from knowledge/content/ keep `source_hash` (see
+config/content_merge.py); articles and codes keep their search analysis in `search_terms`,
+stored by knowledge/signals.py on every save. Reads go through knowledge/selectors.py, writes
+with rules through knowledge/services.py.
+"""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -6,7 +17,6 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
 from knowledge.bilingual import BilingualMixin, lines
-from knowledge.search import analysis
 
 
 class Category(BilingualMixin, models.Model):
@@ -80,7 +90,7 @@ class ResponseCode(BilingualMixin, models.Model):
     keywords_en = models.TextField(_("英文关键词（每行一个）"), blank=True)
     lookups = models.PositiveIntegerField(_("查询次数"), default=0, editable=False)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
-    # What the code puts into the search index, kept up to date by save() (knowledge.search).
+    # What the code puts into the search index, stored on every save (knowledge.signals).
     search_terms = models.BinaryField(null=True, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -96,7 +106,6 @@ class ResponseCode(BilingualMixin, models.Model):
 
     def save(self, *args, **kwargs):
         self.code = (self.code or "").strip().upper()
-        _analyse_for_search(self, analysis.CODE_SOURCES, analysis.code_blob, kwargs)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -121,41 +130,6 @@ class ResponseCode(BilingualMixin, models.Model):
     @property
     def retry_advice(self):
         return self.tr("retry_advice")
-
-    def search_document(self):
-        """This code as a search document (see knowledge.search); category must be loaded."""
-        from knowledge.search import Document
-
-        category = self.category
-        return Document(
-            kind="code",
-            key=self.code,
-            category=category.key,
-            category_name={"zh": category.name_zh, "en": category.name_en},
-            codes=(self.code,),
-            title={
-                "zh": f"{self.code} · {self.meaning_zh}",
-                "en": f"{self.code} · {self.meaning_en}",
-            },
-            summary={"zh": self.explanation_zh, "en": self.explanation_en},
-            fields=analysis.code_fields(self, category),
-            phrases=analysis.code_phrases(self),
-            boost=1.0 if category.is_decline else 0.85,
-        )
-
-
-MEANING_PARTS = analysis.MEANING_PARTS
-TITLE_CODE_SUFFIX = analysis.TITLE_CODE_SUFFIX
-
-
-def _analyse_for_search(obj, sources, blob_of, save_kwargs):
-    """Store the search analysis with the row, unless a save touches none of its sources."""
-    update_fields = save_kwargs.get("update_fields")
-    if update_fields is not None:
-        if not sources & set(update_fields):
-            return
-        save_kwargs["update_fields"] = {*update_fields, "search_terms"}
-    obj.search_terms = blob_of(obj)
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -202,8 +176,8 @@ class Article(BilingualMixin, models.Model):
     helpful_yes = models.PositiveIntegerField(_("有帮助"), default=0, editable=False)
     helpful_no = models.PositiveIntegerField(_("没帮助"), default=0, editable=False)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
-    # What the article puts into the search index, kept up to date by save() and by changes of
-    # its codes (knowledge.search, knowledge.signals).
+    # What the article puts into the search index, stored on every save and every change of its
+    # codes (knowledge.signals).
     search_terms = models.BinaryField(null=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -217,10 +191,6 @@ class Article(BilingualMixin, models.Model):
 
     def __str__(self):
         return self.title_zh
-
-    def save(self, *args, **kwargs):
-        _analyse_for_search(self, analysis.ARTICLE_SOURCES, analysis.article_blob, kwargs)
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("knowledge:article_detail", args=[self.slug])
@@ -236,24 +206,6 @@ class Article(BilingualMixin, models.Model):
     @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
-
-    def search_document(self):
-        """This article as a search document; category and codes should be prefetched."""
-        from knowledge.search import Document
-
-        codes = tuple(sorted(code.code for code in self.codes.all()))
-        category = self.category
-        return Document(
-            kind="article",
-            key=self.slug,
-            category=category.key,
-            category_name={"zh": category.name_zh, "en": category.name_en},
-            codes=codes,
-            title={"zh": self.title_zh, "en": self.title_en},
-            summary={"zh": self.summary_zh, "en": self.summary_en},
-            fields=analysis.article_fields(self, codes, category),
-            phrases=analysis.article_phrases(self),
-        )
 
 
 class ArticleRevision(models.Model):

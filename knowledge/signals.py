@@ -1,17 +1,19 @@
-"""Keep caches right when content changes: the search index and the announcement banner.
+"""Keep derived data right when content changes: search analyses, the search index, the banner.
 
-Articles and codes store their search analysis when saved (knowledge.models); changing an
-article's codes stores it again here. Renaming a category, deleting a code or changing codes in
-bulk leaves analyses stale: the next index build notices (their stamps) and redoes them.
+Articles and codes store their search analysis (`search_terms`, knowledge.search.analysis) on
+every save, here rather than in the models, so that the models never import the search package;
+changing an article's codes stores it again. Renaming a category, deleting a code or changing
+codes in bulk leaves analyses stale: the next index build notices (their stamps) and redoes them.
 """
 
 import threading
 from contextlib import contextmanager
 
 from django.core.cache import cache
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from knowledge import search
+from knowledge.search import analysis
 
 ANNOUNCEMENTS_KEY = "knowledge:announcements:v2"
 
@@ -37,10 +39,35 @@ def content_changed(sender=None, **kwargs):
     search.bump_version()
 
 
+def _analysis_of(sender):
+    """(the model fields that go into its analysis, the function computing it) for a model."""
+    from knowledge.models import Article
+
+    if sender is Article:
+        return analysis.ARTICLE_SOURCES, analysis.article_blob
+    return analysis.CODE_SOURCES, analysis.code_blob
+
+
+def analyse_before_save(sender, instance, raw=False, update_fields=None, **kwargs):
+    """A whole-row save stores the row's search analysis with it (no extra query)."""
+    if not raw and update_fields is None:
+        instance.search_terms = _analysis_of(sender)[1](instance)
+
+
+def analyse_after_partial_save(sender, instance, raw=False, update_fields=None, **kwargs):
+    """A save of some fields (`update_fields`) that go into the analysis stores it afterwards;
+    a save of other fields (a status change) keeps the stored one."""
+    if raw or update_fields is None or "search_terms" in update_fields:
+        return
+    sources, blob_of = _analysis_of(sender)
+    if sources & set(update_fields):
+        instance.search_terms = blob_of(instance)
+        sender.objects.filter(pk=instance.pk).update(search_terms=instance.search_terms)
+
+
 def article_codes_changed(sender=None, instance=None, action="", reverse=False, **kwargs):
     """An article's codes are part of its search analysis: store it again."""
     from knowledge.models import Article
-    from knowledge.search import analysis
 
     if action == "pre_clear" and reverse:  # a code loses all its articles: remember which
         instance._search_cleared = list(instance.articles.values_list("pk", flat=True))
@@ -64,6 +91,11 @@ def announcements_changed(sender=None, **kwargs):
 def connect():
     from knowledge.models import Announcement, Article, Category, ResponseCode
 
+    for model in (Article, ResponseCode):
+        pre_save.connect(analyse_before_save, sender=model, dispatch_uid=f"analyse-{model}")
+        post_save.connect(
+            analyse_after_partial_save, sender=model, dispatch_uid=f"analyse-partial-{model}"
+        )
     for model in (Article, ResponseCode, Category):
         post_save.connect(content_changed, sender=model, dispatch_uid=f"search-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"search-del-{model}")

@@ -1,3 +1,6 @@
+"""The public knowledge pages: home and search, response codes, categories, articles (and
+their votes), bank announcements."""
+
 from django.urls import path
 
 from knowledge import views

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "ninja",  # the API docs page's template and static files (no CDN)
     "diagnosis",
     "knowledge",
 ]

@@ -1,3 +1,5 @@
+"""/accounts/: log in (throttled), log out, password change and reset."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 

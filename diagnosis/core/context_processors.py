@@ -1,3 +1,5 @@
+"""Template context for every page: the navigation bar, filtered by what the user may see."""
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 

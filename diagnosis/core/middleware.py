@@ -59,8 +59,8 @@ class CardNumberURLMiddleware:
 
 
 SAFE = "/:@!$&'()*+,;=-._~"
-# A whole value like "1764100000123456.42" is a number with a decimal point (keyset pagination
-# cursors are "<microseconds>.<pk>"), never a card number: left alone.
+# A whole value like "1764100000123456.42" is a number with a decimal point, never a card
+# number: left alone. (Keyset cursors, diagnosis/core/pagination.py, are base64 text.)
 DECIMAL = re.compile(r"^\d+\.\d+$")
 
 

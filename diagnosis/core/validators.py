@@ -1,3 +1,6 @@
+"""Format validators for the domain's numbers (PRODUCT.md): MID, TID, response code, RRN,
+trace and batch numbers. Used by the models, the forms and the API alike."""
+
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 

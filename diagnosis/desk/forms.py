@@ -227,15 +227,10 @@ class BulkActionForm(ScrubbedDataMixin, forms.Form):
         return None if value in ("", "none", None) else self.agents[value]
 
 
-class ReplyForm(ScrubbedDataMixin, forms.Form):
-    scrub_fields = ("body",)
+class _AgentTextForm(ScrubbedDataMixin, forms.Form):
+    """One required text ("body") written by an agent: scrubbed of card numbers, not blank."""
 
-    body = forms.CharField(
-        label=_("回复商户"),
-        max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("商户会看到这条回复并收到邮件。不要索取完整卡号、密码、CVV 或有效期。"),
-    )
+    scrub_fields = ("body",)
 
     def clean_body(self):
         body = scrub_text(self.cleaned_data["body"]).strip()
@@ -244,27 +239,35 @@ class ReplyForm(ScrubbedDataMixin, forms.Form):
         return body
 
 
-class NoteForm(ScrubbedDataMixin, forms.Form):
-    scrub_fields = ("body",)
-
-    body = forms.CharField(
-        label=_("内部备注"),
+def _body_field(label, help_text, rows):
+    return forms.CharField(
+        label=label,
         max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("只有支持专员能看到，不会发给商户。"),
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=help_text,
     )
+
+
+class AgentReplyForm(_AgentTextForm):
+    """The agent's public reply to the merchant (the merchant's own is MerchantReplyForm)."""
+
+    body = _body_field(
+        _("回复商户"),
+        _("商户会看到这条回复并收到邮件。不要索取完整卡号、密码、CVV 或有效期。"),
+        rows=5,
+    )
+
+
+class AgentNoteForm(_AgentTextForm):
+    """An internal note: agents only, never shown or mailed to the merchant."""
+
+    body = _body_field(_("内部备注"), _("只有支持专员能看到，不会发给商户。"), rows=4)
 
     def __init__(self, *args, **kwargs):
-        # Shown next to ReplyForm, which also has a "body" field: its own ids keep each label
-        # (and help text) tied to its own textarea. Field names are unchanged.
+        # Shown next to AgentReplyForm, which also has a "body" field: its own ids keep each
+        # label (and help text) tied to its own textarea. Field names are unchanged.
         kwargs.setdefault("auto_id", "id_note_%s")
         super().__init__(*args, **kwargs)
-
-    def clean_body(self):
-        body = scrub_text(self.cleaned_data["body"]).strip()
-        if not body:
-            raise ValidationError(_("请填写内容。"))
-        return body
 
 
 class StatusForm(ScrubbedDataMixin, forms.Form):

@@ -23,18 +23,18 @@ from diagnosis.core import permissions
 from diagnosis.core.http import errors_text, safe_next
 from diagnosis.desk import selectors
 from diagnosis.desk.forms import (
+    AgentNoteForm,
+    AgentReplyForm,
     AssignForm,
     BulkActionForm,
-    NoteForm,
     PriorityForm,
     QueueFilterForm,
-    ReplyForm,
     StatusForm,
 )
 from diagnosis.insight import terminal_health
 from diagnosis.models import Ticket, TicketEvent
 from diagnosis.tickets import services as ticket_services
-from diagnosis.tickets import workflow
+from diagnosis.tickets import sla, workflow
 
 desk_required = permissions.role_required(permissions.can_use_desk)
 escalations_required = permissions.role_required(permissions.can_manage_escalations)
@@ -69,12 +69,12 @@ def queue(request):
         before=request.GET.get("before", ""),
     )
     query = _queue_query(request.GET)
-    faulty = terminal_health.flagged_tids([t.tid for t in page.rows]) if page.rows else {}
-    for ticket in page.rows:
+    faulty = terminal_health.flagged_tids([t.tid for t in page.items]) if page.items else {}
+    for ticket in page.items:
         ticket.faulty_terminal = ticket.tid in faulty
     rows = cached_rows(
         "diagnosis/_desk_row.html",
-        page.rows,
+        page.items,
         name="ticket",
         key=lambda t: f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.faulty_terminal:d}",
     )
@@ -91,7 +91,7 @@ def queue(request):
     context = {
         "form": form,
         "page": page,
-        "tickets": page.rows,
+        "tickets": page.items,
         "rows": rows,
         "query": query,
         "current_url": request.get_full_path(),
@@ -203,9 +203,9 @@ def _render_ticket(request, ticket, *, forms=None, status=200):
         "ticket_attachments": attachments,
         "articles": selectors.desk_ticket_articles(ticket=ticket),
         "batch_items": selectors.desk_ticket_batches(ticket=ticket),
-        "is_overdue": selectors.is_overdue(ticket),
-        "reply_form": forms.get("reply") or ReplyForm(),
-        "note_form": forms.get("note") or NoteForm(),
+        "is_overdue": sla.is_overdue(ticket),
+        "reply_form": forms.get("reply") or AgentReplyForm(),
+        "note_form": forms.get("note") or AgentNoteForm(),
         "status_form": forms.get("status") or StatusForm(ticket=ticket),
         "assign_form": forms.get("assign")
         or AssignForm(initial={"assignee": ticket.assignee_id or ""}, agents=agents),
@@ -256,7 +256,7 @@ def ticket_reply(request, number):
         return _("回复已发送给商户。")
 
     ticket = _ticket_or_404(request, number)
-    return _ticket_action(request, ticket, "reply", ReplyForm(request.POST), apply)
+    return _ticket_action(request, ticket, "reply", AgentReplyForm(request.POST), apply)
 
 
 @require_POST
@@ -273,7 +273,7 @@ def ticket_note(request, number):
         return _("内部备注已保存（商户看不到）。")
 
     ticket = _ticket_or_404(request, number)
-    return _ticket_action(request, ticket, "note", NoteForm(request.POST), apply)
+    return _ticket_action(request, ticket, "note", AgentNoteForm(request.POST), apply)
 
 
 @require_POST

@@ -2,20 +2,21 @@
 
 from django.db.models import Count, Prefetch
 
-from diagnosis.desk.selectors import PAGE_SIZE, SortKey, keyset_page
+from diagnosis.core.pagination import keyset_page
 from diagnosis.models import EscalationBatch, EscalationItem
 
-BATCH_KEYS = (SortKey("created_at", True), SortKey("id", True))
+PAGE_SIZE = 30  # batches per page, as many as the desk queue shows tickets
 
 
-def escalation_list(*, filters: dict, after="", before="", page_size=PAGE_SIZE):
+def escalation_list(*, filters: dict, after="", before="", per_page=PAGE_SIZE):
+    """One page of batches, newest first (one query: the list shows no total)."""
     qs = EscalationBatch.objects.select_related("acquirer", "created_by")
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     if filters.get("acquirer"):
         qs = qs.filter(acquirer=filters["acquirer"])
     qs = qs.annotate(item_count=Count("items"))
-    return keyset_page(qs, BATCH_KEYS, after=after, before=before, page_size=page_size)
+    return keyset_page(qs, after=after, before=before, per_page=per_page)
 
 
 def escalation_detail(*, number):

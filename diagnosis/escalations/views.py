@@ -58,7 +58,7 @@ def escalation_list(request):
         before=request.GET.get("before", ""),
     )
     query = urlencode([(k, v) for k in ("status", "acquirer") for v in request.GET.getlist(k) if v])
-    context = {"form": form, "page": page, "batches": page.rows, "query": query}
+    context = {"form": form, "page": page, "batches": page.items, "query": query}
     template = "diagnosis/escalation_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"

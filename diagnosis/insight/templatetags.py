@@ -1,3 +1,6 @@
+"""Template tags of decline insight (`{% load insight_tags %}`): faulty terminals among listed
+tickets, a ticket's incidents, durations in words."""
+
 from django import template
 
 from diagnosis.insight import alerts, terminal_health

@@ -1,3 +1,8 @@
+"""Who works with tickets: banks (acquirers and issuers), merchants (MID) with their terminals
+(TID), and users. A user belongs to at most one merchant; roles are groups
+(diagnosis/core/roles.py) and every decision about them is in diagnosis/core/permissions.py.
+"""
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models

@@ -359,7 +359,9 @@ class TicketForm(CardSafeFormMixin, forms.Form):
             self.add_error(name if name in self.fields else None, messages)
 
 
-class ReplyForm(CardSafeFormMixin, forms.Form):
+class MerchantReplyForm(CardSafeFormMixin, forms.Form):
+    """The merchant's reply on its ticket, with attachments (the agent's is AgentReplyForm)."""
+
     body = forms.CharField(
         label=_("回复"),
         required=False,

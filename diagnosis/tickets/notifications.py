@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import translation
 
 from diagnosis.core.cards import scrub_text
@@ -35,11 +35,7 @@ def ticket_url_for(user, ticket) -> str:
     from diagnosis.core import permissions
 
     if permissions.is_agent(user):
-        for name in ("diagnosis:desk_ticket", "diagnosis:desk_ticket_detail"):
-            try:
-                return _absolute(reverse(name, args=[ticket.number]))
-            except NoReverseMatch:
-                continue
+        return _absolute(reverse("diagnosis:desk_ticket", args=[ticket.number]))
     return _absolute(ticket.get_absolute_url())
 
 

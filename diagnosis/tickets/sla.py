@@ -11,7 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
+
+from diagnosis.tickets import workflow
 
 
 def _parse_time(value: str, default: time) -> time:
@@ -74,9 +77,17 @@ def first_response_due(created_at: datetime | None = None) -> datetime:
 
 
 def is_overdue(ticket, *, now=None) -> bool:
-    """No first public reply yet and the due time has passed (closed tickets are never overdue)."""
+    """No first public reply yet and the due time has passed (resolved and closed tickets are
+    never overdue). `overdue_q` is the same rule as a query filter."""
     if ticket.first_responded_at or not ticket.first_response_due:
         return False
-    if ticket.status in ("resolved", "closed"):
+    if ticket.status in workflow.DONE_STATUSES:
         return False
     return (now or timezone.now()) > ticket.first_response_due
+
+
+def overdue_q(now=None) -> Q:
+    """The tickets `is_overdue` says yes to, as a filter (the desk queue's "overdue only")."""
+    return Q(first_responded_at__isnull=True, first_response_due__lt=now or timezone.now()) & ~Q(
+        status__in=sorted(workflow.DONE_STATUSES)
+    )

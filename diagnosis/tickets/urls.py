@@ -1,3 +1,6 @@
+"""/tickets/: the merchant's tickets (list, new, one ticket, replies, attachments) and API
+tokens."""
+
 from django.urls import path
 
 from diagnosis.tickets import views as tickets

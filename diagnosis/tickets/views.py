@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,7 +24,7 @@ from diagnosis.tickets import selectors, services, workflow
 from diagnosis.tickets.attachments import EXTENSIONS
 from diagnosis.tickets.forms import (
     ApiTokenForm,
-    ReplyForm,
+    MerchantReplyForm,
     StatusNoteForm,
     TicketForm,
 )
@@ -153,25 +153,9 @@ def ticket_new(request):
 # --- detail and actions ------------------------------------------------------------------------
 
 
-def _desk_url(number):
-    for name in ("diagnosis:desk_ticket", "diagnosis:desk_ticket_detail"):
-        try:
-            return reverse(name, args=[number])
-        except NoReverseMatch:
-            continue
-    return None
-
-
 def _code_url(code):
-    """The knowledge page of a response code, when the knowledge app provides one."""
-    if not code:
-        return None
-    for name in ("knowledge:code_detail", "knowledge:code"):
-        try:
-            return reverse(name, args=[code])
-        except NoReverseMatch:
-            continue
-    return None
+    """The knowledge page of the ticket's response code (none when no code was given)."""
+    return reverse("knowledge:code_detail", args=[code]) if code else None
 
 
 def _detail_context(request, ticket, *, reply_form=None, note_form=None):
@@ -182,7 +166,7 @@ def _detail_context(request, ticket, *, reply_form=None, note_form=None):
         "ticket": ticket,
         "timeline": [event for event in timeline if event is not created],
         "initial_attachments": list(created.attachments.all()) if created else [],
-        "reply_form": reply_form or ReplyForm(),
+        "reply_form": reply_form or MerchantReplyForm(),
         "note_form": note_form or StatusNoteForm(),
         "can_reply": permissions.can_reply_ticket(user, ticket),
         "can_close": permissions.can_close_ticket(user, ticket),
@@ -199,9 +183,8 @@ def _detail_context(request, ticket, *, reply_form=None, note_form=None):
 def ticket_detail(request, number):
     if not permissions.can_record_tickets(request.user):
         # Agents work on tickets from the desk; everyone else has no business here.
-        desk_url = _desk_url(number) if permissions.can_use_desk(request.user) else None
-        if desk_url:
-            return HttpResponseRedirect(desk_url)
+        if permissions.can_use_desk(request.user):
+            return HttpResponseRedirect(reverse("diagnosis:desk_ticket", args=[number]))
         raise PermissionDenied
     ticket = selectors.ticket_get_for_user(user=request.user, number=number)
     return render(request, "diagnosis/ticket_detail.html", _detail_context(request, ticket))
@@ -211,7 +194,7 @@ def ticket_detail(request, number):
 @merchant_only
 def ticket_reply(request, number):
     ticket = selectors.ticket_get_for_user(user=request.user, number=number)
-    form = ReplyForm(request.POST, request.FILES)
+    form = MerchantReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             services.ticket_reply(

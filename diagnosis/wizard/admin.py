@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core import permissions
+from diagnosis.core.admin import ReadOnlyAdminMixin
 from diagnosis.models import (
     WizardCause,
     WizardCodeRoute,
@@ -130,22 +131,13 @@ class WizardCodeRouteAdmin(WizardDraftMixin, admin.ModelAdmin):
 
 
 @admin.register(WizardVersion)
-class WizardVersionAdmin(WizardDraftMixin, admin.ModelAdmin):
+class WizardVersionAdmin(ReadOnlyAdminMixin, WizardDraftMixin, admin.ModelAdmin):
     """Published versions are read-only; "Check and publish" creates the next one."""
 
     list_display = ("number", "published_at", "published_by", "note", "size")
     list_select_related = ("published_by",)
     readonly_fields = ("number", "published_at", "published_by", "note", "size")
     exclude = ("snapshot",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("问题 / 结论 / 应答码"))
     def size(self, obj):
@@ -206,7 +198,7 @@ class WizardVersionAdmin(WizardDraftMixin, admin.ModelAdmin):
 
 
 @admin.register(WizardRun)
-class WizardRunAdmin(WizardDraftMixin, admin.ModelAdmin):
+class WizardRunAdmin(ReadOnlyAdminMixin, WizardDraftMixin, admin.ModelAdmin):
     """Anonymous runs: read-only list, and per-outcome statistics at stats/."""
 
     list_display = ("created_at", "version", "outcome", "code", "solved", "bank_lead", "path")
@@ -215,15 +207,7 @@ class WizardRunAdmin(WizardDraftMixin, admin.ModelAdmin):
     search_fields = ("outcome", "code", "path")
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+    delete_permission = "superusers"
 
     def get_urls(self):
         return [

@@ -1,14 +1,12 @@
 """Load wizard/content/wizard.json into the draft and publish it, without undoing editors' work.
 
 Each question (with its options), outcome (with its causes and articles) and code route keeps
-`source_hash`, the hash of the content it was last loaded with. On a later load an item is
-- created when it is new in the file (never loaded before);
-- not brought back when it was loaded before and an editor has since deleted it;
-- updated when the file changed and nobody edited it since it was loaded;
-- left alone when an editor changed it (the editor's version wins).
-The draft is then published when nothing is live yet, or when the live version equals the draft
-as it was before the load (so editors' unpublished changes are never published behind their back).
-Loading the same file twice changes nothing.
+`source_hash`, the hash of the content it was last loaded with; whether an item is created,
+updated, left alone or (deleted by an editor) not brought back is the rule of
+config/content_merge.py, the same as the knowledge loader's. The draft is then published when
+nothing is live yet, or when the live version equals the draft as it was before the load (so
+editors' unpublished changes are never published behind their back). Loading the same file
+twice changes nothing.
 """
 
 import json
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from config import content_merge
 from diagnosis.wizard.snapshot import (
     PublishRefused,
     canonical_outcome,
@@ -129,24 +128,31 @@ def _reference_data(data):
     return categories, articles
 
 
-def _decide(key, row_exists, current_fragment, stored_hash, new_hash, known, report):
-    """'create', 'update' or None (leave alone), and note it in the report."""
-    seen_before = key in known
+def _decide(key, row, current_fragment, new_hash, known, report):
+    """'create', 'update' or None (leave alone), and note it in the report.
+
+    `current_fragment`: the row as it is now, in the file's canonical form (None if no row).
+    """
+    outcome = content_merge.row_action(
+        exists=row is not None,
+        file_hash=new_hash,
+        stored_hash=row.source_hash if row is not None else "",
+        current_hash=lambda: fragment_hash(current_fragment),
+        loaded_before=key in known,
+    )
     known.add(key)
-    if not row_exists:
-        if seen_before:
-            report.kept_deleted.append(key)
-            return None
-        report.created.append(key)
-        return "create"
-    current_hash = fragment_hash(current_fragment)
-    if current_hash == new_hash:
-        return "same"
-    if current_hash == stored_hash:
-        report.updated.append(key)
-        return "update"
-    report.kept_edited.append(key)
-    return None
+    noted = {
+        content_merge.CREATED: report.created,
+        content_merge.UPDATED: report.updated,
+        content_merge.KEPT: report.kept_edited,
+        content_merge.DELETED: report.kept_deleted,
+    }
+    if outcome in noted:
+        noted[outcome].append(key)
+    if outcome == content_merge.UNCHANGED and row.source_hash != new_hash:
+        row.source_hash = new_hash
+        row.save(update_fields=["source_hash"])
+    return {content_merge.CREATED: "create", content_merge.UPDATED: "update"}.get(outcome)
 
 
 def _private_free(item):
@@ -174,19 +180,13 @@ def _apply(data, known: set, report: LoadReport):
         row = rows.get(fragment["id"])
         action = _decide(
             f"outcome:{fragment['id']}",
-            row is not None,
+            row,
             _private_free(current[fragment["id"]]) if row is not None else None,
-            row.source_hash if row is not None else "",
             new_hash,
             known,
             report,
         )
         if action is None:
-            continue
-        if action == "same":
-            if row.source_hash != new_hash:
-                row.source_hash = new_hash
-                row.save(update_fields=["source_hash"])
             continue
         values = {
             "category": categories[fragment["category"]],
@@ -230,19 +230,13 @@ def _apply(data, known: set, report: LoadReport):
         row = rows.get(fragment["id"])
         action = _decide(
             f"question:{fragment['id']}",
-            row is not None,
+            row,
             _private_free(current[fragment["id"]]) if row is not None else None,
-            row.source_hash if row is not None else "",
             new_hash,
             known,
             report,
         )
         if action is None:
-            continue
-        if action == "same":
-            if row.source_hash != new_hash:
-                row.source_hash = new_hash
-                row.save(update_fields=["source_hash"])
             continue
         help_text = fragment.get("help") or {}
         values = {
@@ -288,21 +282,8 @@ def _apply(data, known: set, report: LoadReport):
         fragment = canonical_target(route)
         new_hash = fragment_hash(fragment)
         row = route_rows.get(code)
-        action = _decide(
-            f"code:{code}",
-            row is not None,
-            current.get(code),
-            row.source_hash if row is not None else "",
-            new_hash,
-            known,
-            report,
-        )
+        action = _decide(f"code:{code}", row, current.get(code), new_hash, known, report)
         if action is None:
-            continue
-        if action == "same":
-            if row.source_hash != new_hash:
-                row.source_hash = new_hash
-                row.save(update_fields=["source_hash"])
             continue
         values = {
             "next_question": rows.get(fragment.get("next")),

@@ -1,3 +1,5 @@
+"""/diagnose/: the troubleshooting wizard, its "did this solve it?" vote and thank-you page."""
+
 from django.urls import path
 
 from diagnosis.wizard import views as wizard

@@ -6,7 +6,6 @@ Reaching an outcome records an anonymous run once (the signed run id then rides 
 POST /diagnose/vote/ answers "did this solve it?".
 """
 
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -14,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
-from config.api import json_error, language_of
 from config.pagecache import public_page
 from diagnosis.core import permissions
 from diagnosis.insight import alerts
@@ -147,14 +145,3 @@ def wizard_vote(request):
 @require_GET
 def wizard_thanks(request):
     return render(request, "diagnosis/wizard_thanks.html")
-
-
-@require_GET
-def wizard_api(request):
-    """GET /api/v1/wizard: the published tree in PRODUCT.md's shape."""
-    tree = live_tree()
-    with language_of(request):
-        if tree is None:
-            return json_error("not_found", _("排查向导还没有发布。"), 404)
-        data = pages.api_tree(tree)
-    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})

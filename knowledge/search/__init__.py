@@ -30,6 +30,7 @@ from itertools import islice
 from django.db import connections
 
 from config import versions
+from knowledge.search import analysis
 from knowledge.search.index import Document, IndexBuilder, Results, SearchIndex  # noqa: F401
 
 VERSION_KEY = "knowledge:search:version"
@@ -250,19 +251,55 @@ def _allocate_large_blocks_apart():
             libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
 
 
+def _document(kind, key, category, **texts) -> Document:
+    names = {"zh": category.name_zh, "en": category.name_en}
+    return Document(kind=kind, key=key, category=category.key, category_name=names, **texts)
+
+
+def code_document(code) -> Document:
+    """A response code as a search document with its texts; its category must be loaded."""
+    category = code.category
+    return _document(
+        "code",
+        code.code,
+        category,
+        codes=(code.code,),
+        title={"zh": f"{code.code} · {code.meaning_zh}", "en": f"{code.code} · {code.meaning_en}"},
+        summary={"zh": code.explanation_zh, "en": code.explanation_en},
+        fields=analysis.code_fields(code, category),
+        phrases=analysis.code_phrases(code),
+        boost=1.0 if category.is_decline else 0.85,
+    )
+
+
+def article_document(article) -> Document:
+    """An article as a search document with its texts; category and codes should be loaded."""
+    codes = tuple(sorted(code.code for code in article.codes.all()))
+    return _document(
+        "article",
+        article.slug,
+        article.category,
+        codes=codes,
+        title={"zh": article.title_zh, "en": article.title_en},
+        summary={"zh": article.summary_zh, "en": article.summary_en},
+        fields=analysis.article_fields(article, codes, article.category),
+        phrases=analysis.article_phrases(article),
+    )
+
+
 def build_documents():
     """Every response code and published article as an in-memory Document with its texts
     (for `SearchIndex(documents)`, which tokenises them: the slow way, kept for comparisons)."""
     from knowledge.models import Article, ResponseCode
 
-    documents = [code.search_document() for code in ResponseCode.objects.select_related("category")]
+    documents = [code_document(code) for code in ResponseCode.objects.select_related("category")]
     articles = (
         Article.objects.published()
         .select_related("category")
         .prefetch_related("codes")
         .order_by("pk")
     )
-    documents.extend(article.search_document() for article in articles)
+    documents.extend(article_document(article) for article in articles)
     return documents
 
 

@@ -1,3 +1,6 @@
+"""Template filters for knowledge content (`{% load knowledge_tags %}`): editors' Markdown
+rendered and sanitised, one-per-line lists, and a record's text in the active language."""
+
 from django import template
 
 from knowledge.bilingual import lines

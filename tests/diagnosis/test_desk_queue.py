@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from diagnosis.core.pagination import keyset_order, keyset_page
 from diagnosis.desk import selectors
 from diagnosis.models import Ticket
 from knowledge.models import Category
@@ -215,26 +216,26 @@ def test_keyset_pages_cover_everything_once_forward_and_back(agent, sort):
         )
     filters = {"sort": sort, "status": "all"}
     expected = list(
-        Ticket.objects.order_by(*selectors.keyset_order(selectors.SORTS[sort])).values_list(
+        Ticket.objects.order_by(*keyset_order(selectors.SORTS[sort])).values_list(
             "number", flat=True
         )
     )
     pages, after = [], ""
     while True:
-        page = selectors.ticket_queue(user=agent, filters=filters, after=after, page_size=4)
+        page = selectors.ticket_queue(user=agent, filters=filters, after=after, per_page=4)
         pages.append(page)
         if not page.has_next:
             break
         after = page.next_cursor
-    seen = [t.number for p in pages for t in p.rows]
+    seen = [t.number for p in pages for t in p.items]
     assert seen == expected
-    assert [len(p.rows) for p in pages] == [4, 4, 3]
+    assert [len(p.items) for p in pages] == [4, 4, 3]
     assert not pages[0].has_previous and pages[1].has_previous
     # back from the last page gives exactly the middle page again
     back = selectors.ticket_queue(
-        user=agent, filters=filters, before=pages[2].previous_cursor, page_size=4
+        user=agent, filters=filters, before=pages[2].previous_cursor, per_page=4
     )
-    assert [t.number for t in back.rows] == [t.number for t in pages[1].rows]
+    assert [t.number for t in back.items] == [t.number for t in pages[1].items]
     assert back.has_previous and back.has_next
 
 
@@ -255,9 +256,7 @@ def test_pagination_links_keep_filters_and_work_without_js(agent_client, agent):
 def test_count_is_capped(agent, monkeypatch):
     monkeypatch.setattr(selectors, "COUNT_CAP", 5)
     make_tickets(8)
-    page = selectors.keyset_page(
-        Ticket.objects.all(), selectors.SORTS["newest"], page_size=3, count_cap=5
-    )
+    page = keyset_page(Ticket.objects.all(), selectors.SORTS["newest"], per_page=3, count_cap=5)
     assert page.count == 5 and page.count_capped
 
 

@@ -6,9 +6,9 @@ import re
 import zipfile
 from datetime import datetime
 from decimal import Decimal
-from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -42,7 +42,6 @@ HEADER_ZH = [
     "银行受理号",
     "工单号",
 ]
-NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
 @pytest.fixture
@@ -127,21 +126,21 @@ def test_csv_headers_follow_the_language(batch):
     assert rows[0][0] == "Merchant number (MID)"
 
 
+def xlsx_sheet(data: bytes):
+    """The only worksheet of an XLSX export, opened with openpyxl."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    assert len(workbook.worksheets) == 1
+    return workbook.worksheets[0]
+
+
 def xlsx_cells(data: bytes):
+    """(the zip package, the cell values row by row; numbers as Decimal)."""
     package = zipfile.ZipFile(io.BytesIO(data))
     assert package.testzip() is None
-    names = set(package.namelist())
-    assert {"[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"} <= names
-    sheet = ElementTree.fromstring(package.read("xl/worksheets/sheet1.xml"))
-    rows = []
-    for row in sheet.iterfind(".//m:sheetData/m:row", NS):
-        values = []
-        for cell in row.iterfind("m:c", NS):
-            if cell.get("t") == "inlineStr":
-                values.append("".join(t.text or "" for t in cell.iterfind(".//m:t", NS)))
-            else:
-                values.append(Decimal(cell.find("m:v", NS).text))
-        rows.append(values)
+    rows = [
+        [Decimal(str(v)) if isinstance(v, int | float) else v for v in row]
+        for row in xlsx_sheet(data).iter_rows(values_only=True)
+    ]
     return package, rows
 
 
@@ -153,10 +152,29 @@ def test_xlsx_is_a_valid_workbook_with_the_same_columns(batch):
     assert rows[1][0] == "898310000000123"  # text: leading digits kept
     assert rows[1][4] == Decimal("1288.00")  # a real number
     assert rows[1][6] == "622848*********0018"
+    assert rows[1][9] == "000321" and rows[1][8] == "000123456789"
+    assert rows[1][3] == "2026-03-01 23:30:05"
+    assert rows[1][11] == "顾客刷卡被拒， 重试两次" and rows[1][12] == "BOC-REF-1"
+    assert len(rows) == 3
+    sheet = xlsx_sheet(data)
+    assert sheet.title == batch.number
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in sheet[1])  # bold header
+    assert sheet["E2"].data_type == "n" and sheet["E2"].number_format == "0.00"
+    assert all(cell.data_type == "s" for cell in sheet[2] if cell.column != 5)
     everything = "".join(package.read(n).decode("utf-8") for n in package.namelist())
     assert_no_full_card(everything)
-    ElementTree.fromstring(package.read("xl/workbook.xml"))
-    ElementTree.fromstring(package.read("xl/styles.xml"))
+
+
+def test_xlsx_masks_sneaked_full_card_numbers_and_never_runs_formulas(batch):
+    sheet = xlsx_sheet(escalation_xlsx(batch))
+    card, description = sheet["G3"], sheet["L3"]
+    assert card.value == "622848*********0018"
+    # Text, never a formula: a string cell with the quote prefix (the CSV's apostrophe).
+    assert description.data_type == "s" and description.quotePrefix
+    assert description.value.startswith('=HYPERLINK("x")')
+    assert "622848*********0018" in description.value and "411111******1111" in description.value
+    assert not sheet["A2"].quotePrefix  # only formula-like text is marked
 
 
 def test_download_views(client, agent, batch):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from diagnosis.core.pagination import decode_cursor, encode_cursor, keyset_page
+from diagnosis.core.pagination import NEWEST_FIRST, decode_cursor, encode_cursor, keyset_page
 from diagnosis.models import Ticket
 from tests import factories
 
@@ -39,10 +39,21 @@ def test_forwards_and_backwards_cover_every_row_once(tickets):
 
 def test_cursor_round_trip_and_garbage():
     ticket = Ticket(pk=42, created_at=timezone.now())
-    created, pk = decode_cursor(encode_cursor(ticket))
+    created, pk = decode_cursor(encode_cursor([ticket.created_at, ticket.pk]), NEWEST_FIRST)
     assert (created, pk) == (ticket.created_at, 42)
-    for garbage in ("", "x", "1.2.3", "-1.5", "9" * 40 + ".1", None):
-        assert decode_cursor(garbage) is None
+    forged = [
+        [ticket.created_at, -1],  # negative key
+        [ticket.created_at, 2**64],  # a number the database cannot hold
+        [ticket.created_at, True],
+        [ticket.created_at, "42"],
+        ["2026-03-01T10:00:00", 42],  # naive time
+        ["yesterday", 42],
+        [None, 42],  # created_at is never NULL
+        [ticket.created_at],  # too few values
+    ]
+    garbage = ["", "x", "1.2.3", "-1.5", "9" * 40 + ".1", None, "=" * 10, "A" * 401]
+    for bad in garbage + [encode_cursor(values) for values in forged]:
+        assert decode_cursor(bad, NEWEST_FIRST) is None
 
 
 @pytest.mark.django_db

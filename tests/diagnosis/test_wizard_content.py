@@ -7,9 +7,11 @@ import pytest
 
 from diagnosis.wizard.engine import WizardTree, walk
 from diagnosis.wizard.loader import CONTENT_FILE
+from diagnosis.wizard.pages import CATEGORY_DEFAULTS
 from diagnosis.wizard.snapshot import draft_snapshot, live_tree
 from diagnosis.wizard.validation import MAX_QUESTIONS, validate_against_db
 from knowledge.models import Category, ResponseCode
+from knowledge.taxonomy import CATEGORY_KEYS, DECLINE_CATEGORIES
 from tests.diagnosis.wizard_support import seed_real
 
 CONTENT = CONTENT_FILE
@@ -51,18 +53,7 @@ def test_every_path_ends_in_an_outcome_within_seven_questions(content):
 def test_every_category_is_reachable_without_a_code(content):
     tree = WizardTree(content, number=1, pk=1)
     reached = {p.outcome["category"] for p in all_paths(tree) if not p.code}
-    decline = {
-        "funds_limits",
-        "card_status",
-        "data_entry",
-        "pin",
-        "terminal",
-        "network",
-        "issuer_system",
-        "acquirer_config",
-        "risk_compliance",
-    }
-    assert decline <= reached
+    assert set(DECLINE_CATEGORIES) <= reached
 
 
 def test_every_reference_code_has_a_route_and_clear_codes_go_straight_to_an_outcome(content):
@@ -112,3 +103,8 @@ def test_seeded_wizard_pages_in_both_languages(client):
     html = response.content.decode()
     assert "Not enough money or credit on the card" in html
     assert "/en/articles/insufficient-balance/" in html
+
+
+def test_every_category_has_default_facts():
+    """Who acts / retry advice when no code was given exists for each taxonomy key, no other."""
+    assert set(CATEGORY_DEFAULTS) == set(CATEGORY_KEYS)

@@ -5,12 +5,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnosis.wizard.validation import analyse, validate_tree
-from tests.diagnosis.wizard_support import DECLINE_CATEGORIES, small_tree
+from knowledge.taxonomy import DECLINE_CATEGORIES, NOT_A_DECLINE
+from tests.diagnosis.wizard_support import small_tree
 
 ARTICLES = {f"a-{oid}": True for oid in ("funds", "card", "data", "pin", "risk")}
 ARTICLES |= {f"a-{oid}": True for oid in ("terminal", "network", "bank", "acquirer")}
 CODES = {"51", "05", "91"}
-CATEGORIES = {key: True for key in DECLINE_CATEGORIES} | {"approved_or_info": False}
+CATEGORIES = {key: True for key in DECLINE_CATEGORIES} | {NOT_A_DECLINE: False}
 
 
 def check(tree, **kwargs):

@@ -21,18 +21,7 @@ from django.core.management import call_command
 
 from diagnosis.wizard.loader import load_wizard
 from knowledge.models import Article, Category, ResponseCode
-
-DECLINE_CATEGORIES = [
-    "funds_limits",
-    "card_status",
-    "data_entry",
-    "pin",
-    "terminal",
-    "network",
-    "issuer_system",
-    "acquirer_config",
-    "risk_compliance",
-]
+from knowledge.taxonomy import DECLINE_CATEGORIES, NOT_A_DECLINE
 
 
 def bi(zh, en):
@@ -164,8 +153,8 @@ def make_reference_data() -> None:
         categories[key] = Category.objects.create(
             key=key, name_zh=f"分类{key}", name_en=f"Category {key}", position=position
         )
-    categories["approved_or_info"] = Category.objects.create(
-        key="approved_or_info", name_zh="不是拒绝", name_en="Not a decline", is_decline=False
+    categories[NOT_A_DECLINE] = Category.objects.create(
+        key=NOT_A_DECLINE, name_zh="不是拒绝", name_en="Not a decline", is_decline=False
     )
     for code, key, who, retry, vague, zh, en in [
         ("51", "funds_limits", "cardholder", "after_fix", False, "余额不足", "Not enough funds"),

@@ -8,21 +8,12 @@ import pytest
 
 from knowledge.bilingual import lines
 from knowledge.models import Article, Category, ResponseCode
+from knowledge.taxonomy import DECLINE_CATEGORIES, NOT_A_DECLINE
 
 pytestmark = pytest.mark.django_db
 
 REFERENCE = Path("/work/shared/reference/response-codes.tsv")
-TAXONOMY = {
-    "funds_limits",
-    "card_status",
-    "data_entry",
-    "pin",
-    "terminal",
-    "network",
-    "issuer_system",
-    "acquirer_config",
-    "risk_compliance",
-}
+TAXONOMY = set(DECLINE_CATEGORIES)
 
 
 def reference_codes():
@@ -35,8 +26,8 @@ def reference_codes():
 
 def test_categories_are_the_taxonomy_plus_approvals(content):
     keys = set(Category.objects.values_list("key", flat=True))
-    assert keys == TAXONOMY | {"approved_or_info"}
-    assert not Category.objects.get(key="approved_or_info").is_decline
+    assert keys == TAXONOMY | {NOT_A_DECLINE}
+    assert not Category.objects.get(key=NOT_A_DECLINE).is_decline
     assert Category.objects.filter(is_decline=True).count() == 9
     for category in Category.objects.all():
         assert category.name_zh and category.name_en

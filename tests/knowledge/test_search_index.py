@@ -258,3 +258,16 @@ def test_the_vocabulary_is_shared_and_only_grows(content):
     ids = A.term_ids(["余额不足", "zanzibar"])
     assert A.term_ids(["zanzibar"]) == {"zanzibar": ids["zanzibar"]}
     assert SearchTerm.objects.count() == before + 1  # 余额不足 was known already
+
+
+def test_models_do_not_import_the_search_package():
+    """No import cycle models ↔ search: saving stores the analysis through knowledge.signals."""
+    import ast
+    from pathlib import Path
+
+    from knowledge import models
+
+    tree = ast.parse(Path(models.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not [name for name in imported if name and name.startswith("knowledge.search")]

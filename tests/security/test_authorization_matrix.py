@@ -119,8 +119,13 @@ TABLE = {
     "i18n/setlang/": public(POST, "/i18n/setlang/", REDIRECT, data={"language": "en"}),
     # -- API: tokens only, a session never authenticates (so CSRF cannot be abused) -------------
     "api/v1/openapi.json": public(GET, "/api/v1/openapi.json"),
-    "api/v1/^search/?$": public(GET, "/api/v1/search?q=51"),
-    "api/v1/^codes/(?P<code>[^/]{1,16})/?$": public(GET, "/api/v1/codes/51"),
+    # The interactive docs page (Swagger UI from django-ninja's own static files): staff only.
+    "api/v1/docs": E(GET, "/api/v1/docs", ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, 200),
+    "api/v1/": public(GET, "/api/v1/", 404),  # the API's root is no endpoint
+    "api/v1/search": public(GET, "/api/v1/search?q=51"),
+    "api/v1/search/": public(GET, "/api/v1/search/?q=51"),
+    "api/v1/codes/<apicode:code>": public(GET, "/api/v1/codes/51"),
+    "api/v1/codes/<apicode:code>/": public(GET, "/api/v1/codes/51/"),
     "api/v1/wizard": public(GET, "/api/v1/wizard"),
     "api/v1/tickets": public(GET, "/api/v1/tickets", 401),
     r"api/v1/^(?P<path>[\s\S]*)$": public(GET, "/api/v1/nope", 404),

@@ -254,8 +254,9 @@ def test_full_card_numbers_never_leak(world, log_output, settings):
 
 @pytest.mark.django_db
 def test_pagination_cursors_are_not_mistaken_for_card_numbers(client, merchant_user):
-    """Keyset cursors are "<microseconds>.<pk>": a 16-digit run that may pass the Luhn check.
-    They are left alone; a card number in the same parameter is still masked."""
+    """A decimal such as "<microseconds>.<pk>" (the cursors of earlier releases, still in old
+    links) has a 16-digit run that may pass the Luhn check: left alone (an unreadable cursor is
+    the first page); a card number in the same parameter is still masked."""
     client.force_login(merchant_user)
     cursor = "4111111111111111.42"  # Luhn-valid digits before the dot
     response = client.get(f"/tickets/?after={cursor}")
