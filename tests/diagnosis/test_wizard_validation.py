@@ -8,7 +8,7 @@ from diagnosis.wizard.validation import analyse, validate_tree
 from tests.diagnosis.wizard_support import DECLINE_CATEGORIES, small_tree
 
 ARTICLES = {f"a-{oid}": True for oid in ("funds", "card", "data", "pin", "risk")}
-ARTICLES |= {f"a-{oid}": True for oid in ("terminal", "network", "bank", "acquirer")}
+ARTICLES |= {f"a-{oid}": True for oid in ("terminal", "network", "bank", "acquirer", "issuer")}
 CODES = {"51", "05", "91"}
 CATEGORIES = {key: True for key in DECLINE_CATEGORIES} | {"approved_or_info": False}
 
