@@ -229,3 +229,30 @@ def test_items_gone_from_the_file_are_removed_unless_an_editor_changed_them(refe
     tree["code_routes"]["91"] = {"outcome": "o-bank"}
     report = load_tree(tmp_path, tree, publish=False)
     assert "code:91" in report.created
+
+
+def test_outcomes_loaded_before_they_had_facts_still_count_as_unedited(reference, tmp_path):
+    """A database loaded before outcomes stated who acts and retry: its rows hash as they were
+    loaded, so the new file fills in the facts instead of treating every outcome as edited."""
+    from diagnosis.wizard.snapshot import draft_outcomes, fragment_hash
+
+    before_facts = ("id", "category", "bank_side", "title", "summary", "causes", "articles")
+
+    load_tree(tmp_path)
+    WizardOutcome.objects.update(
+        who_acts="", retry="", who_acts_note_zh="", who_acts_note_en="", retry_advice_zh="",
+        retry_advice_en="",
+    )  # fmt: skip
+    for outcome in draft_outcomes():  # what the old loader stored: the hash without the facts
+        old = {name: outcome[name] for name in before_facts}
+        WizardOutcome.objects.filter(key=outcome["id"]).update(source_hash=fragment_hash(old))
+    WizardImport.objects.all().delete()
+    WizardImport.objects.create(file_hash="before-the-facts", keys=sorted(
+        [f"outcome:{o.key}" for o in WizardOutcome.objects.all()]
+        + [f"question:{q.key}" for q in WizardQuestion.objects.all()]
+        + [f"code:{r.code}" for r in WizardCodeRoute.objects.all()]
+    ))  # fmt: skip
+    report = load_tree(tmp_path, name="again.json")
+    assert report.kept_edited == []
+    assert {f"outcome:{o['id']}" for o in small_tree()["outcomes"]} <= set(report.updated)
+    assert set(WizardOutcome.objects.values_list("retry", flat=True)) >= {"no", "later"}
