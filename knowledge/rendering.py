@@ -5,8 +5,12 @@ attributes; only http, https and mailto links besides relative ones; no scripts,
 `javascript:` URLs, even when an editor typed raw HTML). Relative links in content are written
 for the Chinese site (`/articles/<slug>/`, `/codes/51/`); on English pages they get the `/en`
 prefix so a reader stays in their language.
+
+Summaries are plain text; `render_plain` turns any Markdown an editor typed into them anyway into
+the words alone, so no page ever shows a literal `**`.
 """
 
+import html as html_lib
 import re
 from functools import lru_cache
 
@@ -83,3 +87,17 @@ def render_inline(text: str) -> SafeString:
     if not text or not text.strip():
         return mark_safe("")  # noqa: S308
     return mark_safe(_render(text, _home_prefix(), True))  # noqa: S308 - sanitised by nh3
+
+
+@lru_cache(maxsize=4096)
+def _plain(text: str) -> str:
+    html = markdown_lib.markdown(text, extensions=["sane_lists"], output_format="html")
+    words = nh3.clean(html, tags=set(), attributes={}, strip_comments=True)
+    return " ".join(html_lib.unescape(words).split())
+
+
+def render_plain(text: str) -> str:
+    """Markdown (or plain text) → its words as plain text, for summaries and previews."""
+    if not text or not text.strip():
+        return ""
+    return _plain(text)

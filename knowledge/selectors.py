@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 
 from knowledge import search
 from knowledge.models import Announcement, Article, ArticleVote, Category, ResponseCode
+from knowledge.rendering import render_plain
 from knowledge.search.highlight import highlight, shorten
 from knowledge.signals import ANNOUNCEMENTS_KEY
 
@@ -100,7 +101,7 @@ def article_search(*, query, lang, limit=10) -> SearchOutcome:
             else:
                 url = reverse("knowledge:article_detail", args=[doc.key])
             title = doc.title[lang] or doc.title["zh"]
-            summary = shorten(doc.summary[lang] or doc.summary["zh"])
+            summary = shorten(render_plain(doc.summary[lang] or doc.summary["zh"]))
             outcome.results.append(
                 SearchResult(
                     kind=doc.kind,
@@ -135,10 +136,15 @@ def code_get(*, code) -> ResponseCode | None:
     code = (code or "").strip().upper()
     if not code or len(code) > 4:
         return None
+    # The article written for this code comes first: the fewer codes an article covers, the
+    # more specific it is; then the most helpful.
+    links = Article.codes.through.objects.filter(article_id=OuterRef("pk"))
+    code_count = links.order_by().values("article_id").annotate(n=Count("pk")).values("n")
     articles = (
         Article.objects.published()
         .select_related("category")
-        .order_by("-helpful_yes", "helpful_no", "pk")[: CODE_ARTICLES + 1]
+        .annotate(code_count=Subquery(code_count, output_field=IntegerField()))
+        .order_by("code_count", "-helpful_yes", "helpful_no", "pk")[: CODE_ARTICLES + 1]
     )
     return (
         ResponseCode.objects.select_related("category")

@@ -114,6 +114,11 @@ def code_detail(request, code):
                 "form": SearchForm(initial={"q": code[:8]}),
                 "record_url": record_decline_url(code=_code_like(code)),
                 "wizard_url": reverse("diagnosis:wizard"),
+                "wizard_code_url": (
+                    f"{reverse('diagnosis:wizard')}?{urlencode({'code': _code_like(code)})}"
+                    if _code_like(code)
+                    else ""
+                ),
             },
             status=404,
         )

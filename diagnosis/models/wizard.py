@@ -74,6 +74,22 @@ class WizardQuestion(models.Model):
 
 
 class WizardOutcome(models.Model):
+    """A conclusion of the wizard. Who acts and whether to retry are stated here, explicitly:
+    the page never falls back to a category's default (a wrong "retry" costs money)."""
+
+    class WhoActs(models.TextChoices):
+        CARDHOLDER = "cardholder", _("持卡人")
+        MERCHANT = "merchant", _("商户")
+        ACQUIRER = "acquirer", _("收单机构")
+        ISSUER = "issuer", _("发卡行")
+
+    class Retry(models.TextChoices):
+        YES = "yes", _("可以重试")
+        NO = "no", _("不要重试")
+        LATER = "later", _("稍后重试")
+        AFTER_FIX = "after_fix", _("解决问题后再试")
+        CHECK_FIRST = "check_first", _("先查上一笔，再决定")
+
     key = models.CharField(
         _("编号"),
         max_length=40,
@@ -99,6 +115,22 @@ class WizardOutcome(models.Model):
     title_en = models.CharField(_("标题（英文）"), max_length=200)
     summary_zh = models.TextField(_("摘要（中文）"), max_length=2000)
     summary_en = models.TextField(_("摘要（英文）"), max_length=2000)
+    who_acts = models.CharField(_("由谁处理"), max_length=12, choices=WhoActs.choices, blank=True)
+    who_acts_note_zh = models.TextField(_("由谁处理：说明（中文）"), blank=True, max_length=500)
+    who_acts_note_en = models.TextField(_("由谁处理：说明（英文）"), blank=True, max_length=500)
+    retry = models.CharField(_("能否重试"), max_length=12, choices=Retry.choices, blank=True)
+    retry_advice_zh = models.TextField(_("重试建议（中文）"), blank=True, max_length=1000)
+    retry_advice_en = models.TextField(_("重试建议（英文）"), blank=True, max_length=1000)
+    category_exceptions = models.JSONField(
+        _("分类例外"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "应答码的分类是事实：从某个应答码走到的结论必须属于同一分类。确有例外时在这里列出"
+            "应答码和理由，例如 "
+            '[{"code": "19", "reason": {"zh-hans": "……", "en": "……"}}]。'
+        ),
+    )
     position = models.PositiveSmallIntegerField(_("顺序"), default=0)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

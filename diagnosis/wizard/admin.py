@@ -107,9 +107,11 @@ class WizardOutcomeArticleInline(admin.TabularInline):
 
 @admin.register(WizardOutcome)
 class WizardOutcomeAdmin(WizardDraftMixin, admin.ModelAdmin):
-    list_display = ("key", "title_zh", "category", "bank_side", "position", "updated_at")
+    list_display = (
+        "key", "title_zh", "category", "who_acts", "retry", "bank_side", "position", "updated_at",
+    )  # fmt: skip
     list_display_links = ("key", "title_zh")
-    list_filter = ("category", "bank_side")
+    list_filter = ("category", "who_acts", "retry", "bank_side")
     list_select_related = ("category",)
     search_fields = ("key", "title_zh", "title_en")
     ordering = ("position", "key")
@@ -117,6 +119,19 @@ class WizardOutcomeAdmin(WizardDraftMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("key", "category", "bank_side", "position")}),
         (_("内容"), {"fields": ("title_zh", "title_en", "summary_zh", "summary_en")}),
+        (
+            _("由谁处理、能否重试（必填，结论页照这里显示）"),
+            {
+                "fields": (
+                    ("who_acts", "retry"),
+                    "who_acts_note_zh",
+                    "who_acts_note_en",
+                    "retry_advice_zh",
+                    "retry_advice_en",
+                )
+            },
+        ),
+        (_("分类例外"), {"classes": ("collapse",), "fields": ("category_exceptions",)}),
     )
 
 

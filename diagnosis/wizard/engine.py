@@ -3,6 +3,10 @@
 Answers are tokens joined by dots in `?a=`: an option id (`many-cards`) or, on the code
 question, the response code the merchant typed (`05`). `walk()` replays them against a tree and
 returns None when they don't fit it (a stale or hand-edited link).
+
+A code that is not in the table (an acquirer's private letter code, say `E1`) follows the code
+question's option `unknown-code` when the tree has one, and the walk keeps the code itself, so
+the outcome can name it and the ticket carries it.
 """
 
 import re
@@ -16,6 +20,7 @@ SEPARATOR = "."
 MAX_TOKENS = 30
 MAX_ANSWERS_LENGTH = 400
 CODE_RE = re.compile(r"^[0-9A-Z]{2}$")
+UNKNOWN_CODE_OPTION = "unknown-code"
 
 
 def text(value, lang: str | None = None) -> str:
@@ -57,6 +62,19 @@ class WizardTree:
                 if target and target.get("bank_side"):
                     self.bank_checkpoints[qid] = target["id"]
                     break
+        # Questions from which a bank-side outcome can still be reached: where a bank incident
+        # banner is still relevant to the merchant's answers.
+        bank_side = {oid for oid, o in self.outcomes.items() if o.get("bank_side")}
+        self.bank_reachable = {
+            qid for qid, outs in graph.outcome_edges.items() if bank_side & set(outs)
+        }
+        changed = True
+        while changed:
+            changed = False
+            for qid, nexts in graph.edges.items():
+                if qid not in self.bank_reachable and self.bank_reachable & set(nexts):
+                    self.bank_reachable.add(qid)
+                    changed = True
 
     def category_name(self, key: str) -> str:
         return text(self.categories.get(key)) or key
@@ -97,6 +115,11 @@ class Walk:
         return next((a.code for a in self.answers if a.code), "")
 
     @property
+    def code_known(self) -> bool:
+        """The typed code is in the table (False for an unknown code and for no code)."""
+        return bool(self.code) and self.code in self.tree.code_routes
+
+    @property
     def finished(self) -> bool:
         return self.outcome is not None
 
@@ -110,6 +133,16 @@ class Walk:
         if self.finished:
             return len(self.answers)
         return len(self.answers) + self.tree.remaining(self.question["id"])
+
+    @property
+    def bank_relevant(self) -> bool:
+        """Could a bank-side cause still explain what the merchant answered? (Not once the
+        answers point at the card, the PIN or the shop's own terminal.)"""
+        if not self.answers:
+            return True
+        if self.finished:
+            return bool(self.outcome.get("bank_side")) or self.bank_checkpoint_outcome() is not None
+        return self.question["id"] in self.tree.bank_reachable
 
     def bank_checkpoint_outcome(self) -> dict | None:
         """The bank-side outcome named at the first bank checkpoint the merchant passed."""
@@ -144,10 +177,15 @@ def walk(tree: WizardTree, tokens: list[str] | None) -> Walk | None:
             target = option
         else:
             code = normalize_code(token)
-            if question.get("kind") != "code" or code not in tree.code_routes:
+            if question.get("kind") != "code" or not CODE_RE.match(code):
                 return None
+            if code in tree.code_routes:
+                target = tree.code_routes[code]
+            else:
+                target = unknown_code_option(question)
+                if target is None:
+                    return None
             answer = Answer(question=question, token=code, code=code)
-            target = tree.code_routes[code]
         result.answers.append(answer)
         if target.get("next"):
             result.question = tree.questions.get(target["next"])
@@ -161,6 +199,13 @@ def walk(tree: WizardTree, tokens: list[str] | None) -> Walk | None:
     return result
 
 
+def unknown_code_option(question: dict) -> dict | None:
+    """The code question's option that also takes codes missing from the table, if any."""
+    return next(
+        (o for o in question.get("options") or [] if o.get("id") == UNKNOWN_CODE_OPTION), None
+    )
+
+
 def route_code(tree: WizardTree, walk_: Walk, raw: str) -> tuple[str, str | None]:
     """(canonical code, error) for a code typed on the current code question."""
     code = normalize_code(raw)
@@ -168,6 +213,6 @@ def route_code(tree: WizardTree, walk_: Walk, raw: str) -> tuple[str, str | None
         return code, "empty"
     if not CODE_RE.match(code):
         return code, "format"
-    if code not in tree.code_routes:
+    if code not in tree.code_routes and unknown_code_option(walk_.question or {}) is None:
         return code, "unknown"
     return code, None

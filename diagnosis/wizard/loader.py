@@ -3,10 +3,11 @@
 Each question (with its options), outcome (with its causes and articles) and code route keeps
 `source_hash`, the hash of the content it was last loaded with; whether an item is created,
 updated, left alone or (deleted by an editor) not brought back is the rule of
-config/content_merge.py, the same as the knowledge loader's. The draft is then published when
-nothing is live yet, or when the live version equals the draft as it was before the load (so
-editors' unpublished changes are never published behind their back). Loading the same file
-twice changes nothing.
+config/content_merge.py, the same as the knowledge loader's. Items an earlier load created that
+are gone from the file are removed, unless an editor changed them (the editor's version wins).
+The draft is then published when nothing is live yet, or when the live version equals the draft
+as it was before the load (so editors' unpublished changes are never published behind their
+back). Loading the same file twice changes nothing.
 """
 
 import json
@@ -49,6 +50,8 @@ class LoadReport:
     updated: list = field(default_factory=list)
     kept_edited: list = field(default_factory=list)
     kept_deleted: list = field(default_factory=list)
+    removed: list = field(default_factory=list)  # gone from the file, unedited: deleted
+    kept_removed: list = field(default_factory=list)  # gone from the file, but edited: kept
     published: int | None = None
     not_published_reason: str = ""
     problems: list = field(default_factory=list)
@@ -62,6 +65,11 @@ class LoadReport:
                 f"{len(self.kept_edited)} kept (edited by an editor), "
                 f"{len(self.kept_deleted)} not restored (deleted by an editor)"
             )
+            if self.removed or self.kept_removed:
+                text += (
+                    f", {len(self.removed)} removed (gone from the file), "
+                    f"{len(self.kept_removed)} kept although gone from the file (edited)"
+                )
         if self.published:
             text += f"; published version {self.published}"
         elif self.not_published_reason:
@@ -188,6 +196,8 @@ def _apply(data, known: set, report: LoadReport):
         )
         if action is None:
             continue
+        note = fragment.get("who_acts_note") or {}
+        advice = fragment.get("retry_advice") or {}
         values = {
             "category": categories[fragment["category"]],
             "bank_side": fragment["bank_side"],
@@ -195,6 +205,13 @@ def _apply(data, known: set, report: LoadReport):
             "title_en": fragment["title"].get("en", ""),
             "summary_zh": fragment["summary"].get("zh-hans", ""),
             "summary_en": fragment["summary"].get("en", ""),
+            "who_acts": fragment.get("who_acts", ""),
+            "who_acts_note_zh": note.get("zh-hans", ""),
+            "who_acts_note_en": note.get("en", ""),
+            "retry": fragment.get("retry", ""),
+            "retry_advice_zh": advice.get("zh-hans", ""),
+            "retry_advice_en": advice.get("en", ""),
+            "category_exceptions": fragment.get("exceptions", []),
             "source_hash": new_hash,
         }
         if row is None:
@@ -296,3 +313,44 @@ def _apply(data, known: set, report: LoadReport):
             for name, value in values.items():
                 setattr(row, name, value)
             row.save()
+
+    _remove_stale(data, known, report)
+
+
+def _remove_stale(data, known: set, report: LoadReport):
+    """Delete what an earlier load created, the file no longer has and nobody edited since."""
+    from diagnosis.models import WizardCodeRoute, WizardOutcome, WizardQuestion
+
+    in_file = (
+        {f"outcome:{o['id']}" for o in data["outcomes"]}
+        | {f"question:{q['id']}" for q in data["questions"]}
+        | {f"code:{code}" for code in data.get("code_routes", {})}
+    )
+    stale = sorted(key for key in known if key not in in_file)
+    if not stale:
+        return
+    current = {
+        "question": {q["id"]: _private_free(q) for q in draft_questions()},
+        "outcome": {o["id"]: _private_free(o) for o in draft_outcomes()},
+        "code": draft_code_routes(),
+    }
+    models = {
+        "question": (WizardQuestion, "key"),
+        "outcome": (WizardOutcome, "key"),
+        "code": (WizardCodeRoute, "code"),
+    }
+    # Code routes first, then questions (their options), then outcomes.
+    order = {"code": 0, "question": 1, "outcome": 2}
+    for key in sorted(stale, key=lambda k: (order[k.split(":", 1)[0]], k)):
+        kind, ident = key.split(":", 1)
+        model, field_name = models[kind]
+        row = model.objects.filter(**{field_name: ident}).first()
+        if row is None:  # an editor deleted it already
+            known.discard(key)
+            continue
+        if fragment_hash(current[kind].get(ident)) == row.source_hash:
+            row.delete()
+            known.discard(key)
+            report.removed.append(key)
+        else:
+            report.kept_removed.append(key)

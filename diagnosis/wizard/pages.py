@@ -1,6 +1,5 @@
 """What the wizard screens show, built from a walk (selectors for the views; no writes here)."""
 
-from collections import Counter
 from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
@@ -10,35 +9,15 @@ from django.utils.translation import gettext_lazy as _
 from diagnosis.core import permissions
 from diagnosis.wizard.engine import SEPARATOR, Walk, WizardTree, text
 
-# Who acts and whether to retry when no code was given: from the codes that lead straight to the
-# outcome (computed at publish time, see `outcome_facts`), else from the outcome's category.
-CATEGORY_DEFAULTS = {
-    "funds_limits": ("cardholder", "after_fix"),
-    "card_status": ("cardholder", "no"),
-    "data_entry": ("merchant", "after_fix"),
-    "pin": ("cardholder", "after_fix"),
-    "terminal": ("merchant", "after_fix"),
-    "network": ("merchant", "later"),
-    "issuer_system": ("issuer", "later"),
-    "acquirer_config": ("acquirer", "after_fix"),
-    "risk_compliance": ("issuer", "no"),
-    "approved_or_info": ("merchant", "no"),
-}
-# When codes disagree, the more cautious advice wins.
-RETRY_CAUTION = ["no", "after_fix", "later", "yes"]
-
-RETRY_ADVICE = {
-    "yes": _("可以马上再试一次；如果还是不行，不要反复重刷。"),
-    "no": _("不要再用这张卡重试。请顾客换一张卡，或改用扫码等其他支付方式。"),
-    "later": _("过几分钟再试一次；一直不行就请顾客改用其他支付方式。"),
-    "after_fix": _("先按下面的办法把问题解决，解决之后再试。"),
-}
+# Shown under the outcome's own "who acts" note when the outcome has none (older versions).
 WHO_ACTS_HINT = {
     "cardholder": _("需要持卡人处理，比如联系发卡行或换卡。"),
     "merchant": _("你在店里就能处理。"),
     "acquirer": _("需要联系你的收单机构（给你装POS的银行或支付公司）。"),
-    "issuer": _("在发卡行那边，商户和持卡人只能等待或换卡。"),
+    "issuer": _("在发卡行那边：请顾客换卡或改用其他方式付款，发卡行处理好之前这张卡用不了。"),
 }
+# Badges that invite another attempt; "no" and "check_first" never do.
+RETRY_INVITING = {"yes", "later", "after_fix"}
 
 
 def safe_reverse(name: str, *args, fallback: str = "") -> str:
@@ -46,31 +25,6 @@ def safe_reverse(name: str, *args, fallback: str = "") -> str:
         return reverse(name, args=args)
     except NoReverseMatch:
         return fallback
-
-
-def outcome_facts(tree: dict, response_codes: dict) -> dict:
-    """{outcome id: {"who_acts", "retry"}} from the codes routed straight to each outcome.
-
-    response_codes: {code: (who_acts, retry)}. Outcomes no code leads to are left out (the
-    category default applies to them).
-    """
-    votes: dict[str, list] = {}
-    for code, route in (tree.get("code_routes") or {}).items():
-        if route.get("outcome") and code in response_codes:
-            votes.setdefault(route["outcome"], []).append(response_codes[code])
-    facts = {}
-    for oid, pairs in votes.items():
-        who = Counter(w for w, _r in pairs).most_common()
-        retry = Counter(r for _w, r in pairs)
-        best = max(retry.values())
-        facts[oid] = {
-            "who_acts": who[0][0],
-            "retry": min(
-                (r for r, n in retry.items() if n == best),
-                key=lambda r: RETRY_CAUTION.index(r) if r in RETRY_CAUTION else 0,
-            ),
-        }
-    return facts
 
 
 # --- URLs ---
@@ -155,25 +109,58 @@ def answered_steps(walk: Walk, *, draft: bool) -> list[dict]:
     ]
 
 
-def _articles(slugs: list[str]) -> dict:
+def _articles(slugs: list[str], code: str = "") -> dict:
+    """{slug: article view} of the published ones (1 query). With a code, each says whether it
+    was written for that code (`for_code`) and for how many codes (`code_count`)."""
+    from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
     from knowledge.bilingual import lines
     from knowledge.models import Article
+    from knowledge.rendering import render_plain
 
+    links = Article.codes.through.objects.filter(article_id=OuterRef("pk"))
+    articles = Article.objects.published().filter(slug__in=slugs)
+    if code:
+        count = links.order_by().values("article_id").annotate(n=Count("pk")).values("n")
+        articles = articles.annotate(
+            for_code=Exists(links.filter(responsecode__code=code)),
+            code_count=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+        )
+    else:
+        articles = articles.annotate(for_code=Value(False), code_count=Value(0))
     found = {}
-    for article in Article.objects.published().filter(slug__in=slugs).only(
+    for article in articles.only(
         "slug", "title_zh", "title_en", "summary_zh", "summary_en",
         "merchant_steps_zh", "merchant_steps_en",
     ):  # fmt: skip
         found[article.slug] = {
             "slug": article.slug,
             "title": article.title,
-            "summary": article.summary,
+            "summary": render_plain(article.summary),
             "steps": lines(article.tr("merchant_steps")),
             "url": safe_reverse(
                 "knowledge:article_detail", article.slug, fallback=f"/articles/{article.slug}/"
             ),
+            "for_code": bool(article.for_code),
+            "code_count": article.code_count,
         }
     return found
+
+
+def ordered_articles(outcome: dict, articles: dict) -> list[dict]:
+    """The outcome's published articles: those written for the typed code first (the most
+    specific — fewest codes — first), then the rest in the outcome's order."""
+    listed = [articles[s] for s in outcome.get("articles") or [] if s in articles]
+    position = {a["slug"]: n for n, a in enumerate(listed)}
+    return sorted(
+        listed,
+        key=lambda a: (
+            not a["for_code"],
+            a["code_count"] if a["for_code"] else 0,
+            position[a["slug"]],
+        ),
+    )
 
 
 def _outcome_view(tree: WizardTree, outcome: dict, articles: dict) -> dict:
@@ -185,7 +172,7 @@ def _outcome_view(tree: WizardTree, outcome: dict, articles: dict) -> dict:
         "category_name": tree.category_name(outcome.get("category")),
         "bank_side": bool(outcome.get("bank_side")),
         "causes": [text(c) for c in outcome.get("causes") or []],
-        "articles": [articles[s] for s in outcome.get("articles") or [] if s in articles],
+        "articles": ordered_articles(outcome, articles),
     }
 
 
@@ -207,26 +194,25 @@ def response_code_facts(code: str):
     return ResponseCode.objects.filter(code=code).select_related("category").first()
 
 
-def who_and_retry(tree: WizardTree, outcome: dict, code_row) -> dict:
-    from knowledge.models import ResponseCode
+def who_and_retry(outcome: dict, code_row) -> dict:
+    """Who acts and whether to retry, as the outcome states them (explicit content, never a
+    category default). The typed code's own retry advice replaces the outcome's only when both
+    say the same about retrying; the outcome is never less cautious than a code leading to it
+    (publishing checks that)."""
+    from diagnosis.models import WizardOutcome
 
-    if code_row is not None:
-        who, retry = code_row.who_acts, code_row.retry
-        advice = code_row.tr("retry_advice") or RETRY_ADVICE.get(retry, "")
-    else:
-        facts = (tree.data.get("outcome_facts") or {}).get(outcome["id"])
-        if facts:
-            who, retry = facts["who_acts"], facts["retry"]
-        else:
-            who, retry = CATEGORY_DEFAULTS.get(outcome.get("category"), ("merchant", "after_fix"))
-        advice = RETRY_ADVICE.get(retry, "")
+    who, retry = outcome.get("who_acts") or "", outcome.get("retry") or ""
+    advice = text(outcome.get("retry_advice"))
+    if code_row is not None and code_row.retry == retry and code_row.tr("retry_advice"):
+        advice = code_row.tr("retry_advice")
     return {
         "who_acts": who,
-        "who_acts_label": dict(ResponseCode.WhoActs.choices).get(who, who),
-        "who_acts_hint": WHO_ACTS_HINT.get(who, ""),
+        "who_acts_label": dict(WizardOutcome.WhoActs.choices).get(who, who),
+        "who_acts_hint": text(outcome.get("who_acts_note")) or WHO_ACTS_HINT.get(who, ""),
         "retry": retry,
-        "retry_label": dict(ResponseCode.Retry.choices).get(retry, retry),
+        "retry_label": dict(WizardOutcome.Retry.choices).get(retry, retry),
         "retry_advice": advice,
+        "retry_inviting": retry in RETRY_INVITING,
     }
 
 
@@ -263,16 +249,18 @@ def outcome_screen(walk: Walk, *, announcements: list) -> dict:
     slugs = list(lead.get("articles") or [])
     if reached is not None:
         slugs += [s for s in reached.get("articles") or [] if s not in slugs]
-    articles = _articles(slugs)  # one query for both outcomes
-    code_row = response_code_facts(walk.code)
+    known = walk.code_known
+    articles = _articles(slugs, walk.code if known else "")  # one query for both outcomes
+    code_row = response_code_facts(walk.code) if known else None
     return {
         "outcome": _outcome_view(tree, lead, articles),
         "reached": _outcome_view(tree, reached, articles) if reached is not None else None,
         "bank_lead": reached is not None,
         "code": walk.code,
+        "code_known": known,
         "code_row": code_row,
-        "code_url": safe_reverse("knowledge:code_detail", walk.code) if walk.code else "",
-        "facts": who_and_retry(tree, lead, code_row),
+        "code_url": safe_reverse("knowledge:code_detail", walk.code) if known else "",
+        "facts": who_and_retry(lead, code_row),
         "ticket_url": ticket_link(walk, lead),
         "lead_id": lead["id"],
     }

@@ -59,8 +59,12 @@ def canonical_question(q: dict) -> dict:
     return result
 
 
+def _filled(pair) -> bool:
+    return any((v or "").strip() for v in (pair or {}).values() if isinstance(v, str))
+
+
 def canonical_outcome(o: dict) -> dict:
-    return {
+    result = {
         "id": o.get("id"),
         "category": o.get("category"),
         "bank_side": bool(o.get("bank_side", False)),
@@ -69,6 +73,23 @@ def canonical_outcome(o: dict) -> dict:
         "causes": [dict(c) for c in o.get("causes") or []],
         "articles": list(o.get("articles") or []),
     }
+    # Who acts, retry and category exceptions: left out while empty, so that outcomes loaded
+    # before these facts existed keep the hash they were loaded with (and still count as
+    # unedited when the content file brings the facts).
+    for name in ("who_acts", "retry"):
+        if o.get(name):
+            result[name] = o[name]
+    for name in ("who_acts_note", "retry_advice"):
+        if _filled(o.get(name)):
+            result[name] = dict(o[name])
+    exceptions = [
+        {"code": e.get("code"), "reason": dict(e.get("reason") or {})}
+        for e in o.get("exceptions") or []
+        if isinstance(e, dict)
+    ]
+    if exceptions:
+        result["exceptions"] = exceptions
+    return result
 
 
 def canonical_tree(tree: dict) -> dict:
@@ -137,7 +158,8 @@ def draft_outcomes() -> list[dict]:
     result = []
     for o in WizardOutcome.objects.order_by("position", "key").values(
         "id", "key", "category__key", "bank_side", "title_zh", "title_en", "summary_zh",
-        "summary_en",
+        "summary_en", "who_acts", "who_acts_note_zh", "who_acts_note_en", "retry",
+        "retry_advice_zh", "retry_advice_en", "category_exceptions",
     ):  # fmt: skip
         outcome = canonical_outcome(
             {
@@ -148,6 +170,11 @@ def draft_outcomes() -> list[dict]:
                 "summary": _pair(o["summary_zh"], o["summary_en"]),
                 "causes": causes.get(o["id"], []),
                 "articles": articles.get(o["id"], []),
+                "who_acts": o["who_acts"],
+                "who_acts_note": _pair(o["who_acts_note_zh"], o["who_acts_note_en"]),
+                "retry": o["retry"],
+                "retry_advice": _pair(o["retry_advice_zh"], o["retry_advice_en"]),
+                "exceptions": o["category_exceptions"] or [],
             }
         )
         outcome["_pk"] = o["id"]
@@ -192,18 +219,10 @@ def category_names() -> dict:
 
 def draft_snapshot() -> dict:
     """The draft as it would be published: the tree plus the names of its categories."""
-    from diagnosis.wizard.pages import outcome_facts
-    from knowledge.models import ResponseCode
-
     tree = draft_tree()
     names = category_names()
     used = {o["category"] for o in tree["outcomes"]}
     tree["categories"] = {key: names[key] for key in sorted(used) if key in names}
-    codes = {
-        code: (who, retry)
-        for code, who, retry in ResponseCode.objects.values_list("code", "who_acts", "retry")
-    }
-    tree["outcome_facts"] = outcome_facts(tree, codes)
     return tree
 
 

@@ -17,6 +17,20 @@ from django.utils.translation import gettext_lazy as _
 LANGS = ("zh-hans", "en")
 LANG_NAMES = {"zh-hans": _("中文"), "en": _("英文")}
 MAX_QUESTIONS = 7
+WHO_ACTS = ("cardholder", "merchant", "acquirer", "issuer")
+RETRY = ("yes", "no", "later", "after_fix", "check_first")
+# How cautious a retry value is (higher = more cautious). An outcome a code leads to must be at
+# least as cautious as the code: a code that says "no retry" never leads to a page that invites
+# one; "check the last transaction first" counts as "no retry" (it never invites one before the
+# check); "later" and "after a fix" are both a conditional yes.
+RETRY_CAUTION = {"yes": 0, "later": 1, "after_fix": 1, "check_first": 2, "no": 2}
+RETRY_NAMES = {
+    "yes": _("可以重试"),
+    "no": _("不要重试"),
+    "later": _("稍后重试"),
+    "after_fix": _("解决问题后再试"),
+    "check_first": _("先查上一笔，再决定"),
+}
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CODE_RE = re.compile(r"^[0-9A-Z]{2}$")
 KINDS = ("code", "choice")
@@ -203,7 +217,10 @@ def validate_tree(
     """Every problem of `tree`; [] means it can be published.
 
     articles: {slug: is_published} of the knowledge base (None: don't check articles);
-    codes: the known response codes (None: don't check codes);
+    codes: the known response codes (None: don't check codes); a dict
+        {code: {"category", "retry"}} also checks that every outcome a code can reach is in
+        that code's category (or lists the code among its exceptions) and is at least as
+        cautious about retrying as the code;
     categories: {key: is_decline} (None: don't check categories).
     """
     problems: list[Problem] = []
@@ -260,6 +277,8 @@ def validate_tree(
     _check_questions(problems, graph)
     _check_code_routes(problems, tree, graph, codes)
     _check_outcomes(problems, graph, articles, categories)
+    if isinstance(codes, dict):
+        _check_code_facts(problems, tree, graph, codes, categories)
 
     if start in graph.questions:
         for qid in graph.questions:
@@ -535,6 +554,7 @@ def _check_outcomes(problems, graph: Analysis, articles, categories):
             _("结论 %(id)s 的摘要缺少%(lang)s。"),
             params,
         )
+        _check_outcome_facts(problems, oid, o)
         causes = _as_list(o.get("causes"))
         if not causes:
             add(Problem("no_causes", oid, _("结论 %(id)s 没有写可能原因。"), params))
@@ -572,6 +592,159 @@ def _check_outcomes(problems, graph: Analysis, articles, categories):
                     )
 
 
+def _check_outcome_facts(problems, oid, o):
+    """Who acts and whether to retry: stated on every outcome, in both languages."""
+    add = problems.append
+    params = {"id": oid}
+    if o.get("who_acts") not in WHO_ACTS:
+        add(Problem("no_who_acts", oid, _("结论 %(id)s 没有写明由谁处理。"), params))
+    if o.get("retry") not in RETRY:
+        add(Problem("no_retry", oid, _("结论 %(id)s 没有写明能否重试。"), params))
+    _bilingual(
+        problems,
+        o.get("who_acts_note"),
+        "missing_translation",
+        oid,
+        _("结论 %(id)s 的“由谁处理”说明缺少%(lang)s。"),
+        params,
+    )
+    _bilingual(
+        problems,
+        o.get("retry_advice"),
+        "missing_translation",
+        oid,
+        _("结论 %(id)s 的重试建议缺少%(lang)s。"),
+        params,
+    )
+    for exception in _as_list(o.get("exceptions")):
+        exception = _as_dict(exception)
+        code = exception.get("code")
+        if not isinstance(code, str) or not CODE_RE.match(code):
+            add(
+                Problem(
+                    "malformed",
+                    oid,
+                    _("向导数据格式不对：%(detail)s"),
+                    {"detail": f"{oid}.exceptions"},
+                )
+            )
+            continue
+        _bilingual(
+            problems,
+            exception.get("reason"),
+            "exception_without_reason",
+            oid,
+            _("结论 %(id)s 把应答码 %(code)s 列为分类例外，但理由缺少%(lang)s。"),
+            {**params, "code": code},
+        )
+
+
+def reachable_outcomes(tree: dict, graph: Analysis, target: dict) -> set:
+    """Outcome ids reachable from an option or code route (its outcome, or every outcome
+    below its next question)."""
+    nxt, out = _target(target)
+    found = set()
+    if out in graph.outcomes:
+        found.add(out)
+    if nxt not in graph.questions:
+        return found
+    seen, queue = {nxt}, deque([nxt])
+    while queue:
+        qid = queue.popleft()
+        for option in _as_list(graph.questions[qid].get("options")):
+            o_next, o_out = _target(option)
+            if o_out in graph.outcomes:
+                found.add(o_out)
+            if o_next in graph.questions and o_next not in seen:
+                seen.add(o_next)
+                queue.append(o_next)
+    return found
+
+
+def _check_code_facts(problems, tree, graph: Analysis, codes: dict, categories):
+    """A known code is a fact: it never leads to another category (unless the outcome lists it
+    as an exception with a reason), a decline never leads to "not a decline", and an outcome
+    is never less cautious about retrying than a code that leads to it."""
+    add = problems.append
+    routes = _as_dict(tree.get("code_routes"))
+    excepted = {}
+    for oid, o in graph.outcomes.items():
+        excepted[oid] = {
+            _as_dict(e).get("code") for e in _as_list(o.get("exceptions")) if isinstance(e, dict)
+        }
+    used_exceptions = set()
+    for code, route in sorted(routes.items()):
+        facts = codes.get(code)
+        if not isinstance(facts, dict):
+            continue
+        code_category, code_retry = facts.get("category"), facts.get("retry")
+        code_declines = categories.get(code_category, True) if categories is not None else True
+        for oid in sorted(reachable_outcomes(tree, graph, route)):
+            o = graph.outcomes[oid]
+            category = o.get("category")
+            params = {"code": code, "id": oid, "category": category, "expected": code_category}
+            if code_declines and categories is not None and categories.get(category) is False:
+                add(
+                    Problem(
+                        "decline_reaches_approval",
+                        code,
+                        _(
+                            "应答码 %(code)s 是拒绝，却能走到“不是拒绝”的结论 %(id)s："
+                            "商户可能会把没收到钱的货交出去。"
+                        ),
+                        params,
+                    )
+                )
+            elif category != code_category:
+                if code in excepted[oid]:
+                    used_exceptions.add((oid, code))
+                else:
+                    add(
+                        Problem(
+                            "code_category",
+                            code,
+                            _(
+                                "应答码 %(code)s 属于分类 %(expected)s，却能走到分类 "
+                                "%(category)s 的结论 %(id)s。请改路线，或在结论里把它列为例外"
+                                "并写明理由。"
+                            ),
+                            params,
+                        )
+                    )
+            retry = o.get("retry")
+            if (
+                code_retry in RETRY_CAUTION
+                and retry in RETRY_CAUTION
+                and RETRY_CAUTION[retry] < RETRY_CAUTION[code_retry]
+            ):
+                add(
+                    Problem(
+                        "retry_unsafe",
+                        code,
+                        _(
+                            "应答码 %(code)s 的重试建议是“%(code_retry)s”，它能走到的结论 %(id)s "
+                            "却写着“%(retry)s”，比它更鼓励重试。"
+                        ),
+                        {
+                            **params,
+                            "code_retry": RETRY_NAMES.get(code_retry, code_retry),
+                            "retry": RETRY_NAMES.get(retry, retry),
+                        },
+                    )
+                )
+    for oid, listed in sorted(excepted.items()):
+        for code in sorted(c for c in listed if isinstance(c, str)):
+            if code in codes and (oid, code) not in used_exceptions:
+                add(
+                    Problem(
+                        "exception_unused",
+                        oid,
+                        _("结论 %(id)s 把应答码 %(code)s 列为分类例外，但这个应答码走不到它。"),
+                        {"id": oid, "code": code},
+                    )
+                )
+
+
 def database_context() -> dict:
     """What a tree must agree with: articles, response codes and categories (3 queries)."""
     from knowledge.models import Article, Category, ResponseCode
@@ -581,7 +754,12 @@ def database_context() -> dict:
             slug: status == Article.Status.PUBLISHED
             for slug, status in Article.objects.values_list("slug", "status")
         },
-        "codes": set(ResponseCode.objects.values_list("code", flat=True)),
+        "codes": {
+            code: {"category": category, "retry": retry}
+            for code, category, retry in ResponseCode.objects.values_list(
+                "code", "category__key", "retry"
+            )
+        },
         "categories": dict(Category.objects.values_list("key", "is_decline")),
     }
 

@@ -99,9 +99,11 @@ def wizard(request):
     )
     if not current.finished:
         context.update(pages.question_screen(current, draft=draft, announcements=announcements))
+        _hide_irrelevant_incidents(context, current)
         return _render_step(request, context, push=push)
 
     context.update(pages.outcome_screen(current, announcements=announcements or lead_incidents))
+    _hide_irrelevant_incidents(context, current)
     context["can_record"] = not request.user.is_authenticated or permissions.can_record_tickets(
         request.user
     )
@@ -124,6 +126,14 @@ def wizard(request):
     response = _render_step(request, context, push=push)
     response.page_cache = False  # an outcome carries this visitor's run
     return response
+
+
+def _hide_irrelevant_incidents(context, current):
+    """Once the answers point at the card, the PIN or the shop's own terminal, an incident
+    banner ("probably the bank") would mislead: base.html shows `incident_alerts`, and the
+    view's value wins over the context processor's."""
+    if not (current.bank_relevant or context.get("bank_lead")):
+        context["incident_alerts"] = []
 
 
 @require_POST

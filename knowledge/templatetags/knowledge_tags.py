@@ -4,7 +4,7 @@ rendered and sanitised, one-per-line lists, and a record's text in the active la
 from django import template
 
 from knowledge.bilingual import lines
-from knowledge.rendering import render_inline, render_markdown
+from knowledge.rendering import render_inline, render_markdown, render_plain
 
 register = template.Library()
 
@@ -13,6 +13,12 @@ register = template.Library()
 def markdown(text):
     """Markdown → sanitised HTML (block)."""
     return render_markdown(text)
+
+
+@register.filter
+def plain(text):
+    """Markdown → plain text (summaries: never a literal `**` on a page)."""
+    return render_plain(text)
 
 
 @register.filter

@@ -202,7 +202,7 @@ def test_agents_see_the_incident_banner_on_desk_pages(agent_client, incident):
 
 def test_public_pages_show_the_bilingual_banner(client, incident):
     html = client.get("/").content.decode()
-    assert f"甲银行 的很多商户自 {since(incident)} 起报告交易失败" in html
+    assert f"甲银行的很多商户自 {since(incident)} 起报告交易失败" in html
     html = client.get("/en/").content.decode()
     assert f"Many merchants of Bank A report failures since {since(incident)}" in html
 
@@ -213,7 +213,7 @@ def test_merchants_see_only_their_acquirers_incident(client, incident, bank):
     assert "的很多商户自" not in client.get("/tickets/").content.decode()
     own = factories.merchant_user(merchant=factories.merchant(acquirer=bank))
     client.force_login(own)
-    assert "甲银行 的很多商户自" in client.get("/tickets/").content.decode()
+    assert "甲银行的很多商户自" in client.get("/tickets/").content.decode()
 
 
 def test_no_banner_after_the_incident_is_resolved_or_dismissed(agent_client, client, incident):
@@ -266,14 +266,28 @@ def test_wizard_ranks_the_bank_outcome_first_for_the_acquirers_merchants(
 
 def test_wizard_banner_but_no_reranking_for_other_banks_and_anonymous(client, tree, incident):
     html = outcome_html(client)  # anonymous: the bank is unknown
-    assert "甲银行 的很多商户自" in html  # the banner names the bank
+    assert "甲银行的很多商户自" in html  # the banner names the bank
     assert re.search(r"<h1[^>]*>网络故障</h1>", html)
     client.force_login(factories.merchant_user())
     html = outcome_html(client)
-    assert re.search(r"<h1[^>]*>网络故障</h1>", html) and "甲银行 的很多商户自" not in html
+    assert re.search(r"<h1[^>]*>网络故障</h1>", html) and "甲银行的很多商户自" not in html
 
 
 def test_wizard_not_reranked_when_answers_point_elsewhere(client, tree, incident, bank):
     client.force_login(factories.merchant_user(merchant=factories.merchant(acquirer=bank)))
     html = outcome_html(client, ["no-code", "many", "dead"])
     assert re.search(r"<h1[^>]*>终端故障</h1>", html)
+
+
+def test_wizard_shows_the_incident_banner_only_where_a_bank_cause_fits(client, tree, incident):
+    """The banner says "probably the bank": not on pages where the answers point at the card or
+    the shop's own terminal (issue 15)."""
+    banner = "甲银行的很多商户自"
+    assert banner in client.get("/diagnose/").content.decode()  # nothing answered yet
+    assert banner in outcome_html(client, ["no-code", "many"])  # a bank cause may still fit
+    assert banner in outcome_html(client, ["91"])  # a bank-side outcome
+    assert banner in outcome_html(client)  # passed a question that offered the bank
+    assert banner not in outcome_html(client, ["no-code", "many", "dead"])  # the terminal
+    assert banner not in outcome_html(client, ["no-code", "only-this"])  # the card
+    assert banner not in outcome_html(client, ["51"])  # a card-side code
+    assert banner in client.get("/").content.decode()  # other pages keep it

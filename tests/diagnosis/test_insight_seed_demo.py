@@ -30,7 +30,7 @@ def test_demo_incident_seeded_once_and_shown(settings, client):
     since = timezone.localtime(incident.started_at).strftime("%H:%M")
     assert client.login(username="merchant-a", password="demo-pass-2026")
     home = client.get("/").content.decode()
-    assert f"银联商务 的很多商户自 {since} 起报告交易失败" in home
+    assert f"银联商务的很多商户自 {since} 起报告交易失败" in home
     client.logout()
     assert client.login(username="agent", password="demo-pass-2026")
     desk = client.get("/desk/").content.decode()
@@ -51,3 +51,21 @@ def test_no_demo_incident_without_debug(settings):
     settings.DEBUG = False
     call_command("seed_demo", verbosity=0)
     assert not Incident.objects.exists()
+
+
+def test_a_stale_demo_incident_is_over_like_a_real_one(settings, client):
+    """Recent, then resolved: an unhandled demo incident older than two hours is closed by the
+    next seed_demo instead of showing "since 05:39" for days (issue 15)."""
+    settings.DEBUG = True
+    call_command("seed_demo", verbosity=0)
+    incident = Incident.objects.get()
+    Incident.objects.update(started_at=incident.started_at - timezone.timedelta(hours=3))
+    alerts.forget()
+    call_command("seed_demo", verbosity=0)
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.RESOLVED and incident.ended_at is not None
+    assert incident.ended_at - incident.started_at == timezone.timedelta(minutes=40)
+    assert Incident.objects.count() == 1  # not reopened
+    alerts.forget()
+    assert client.login(username="merchant-a", password="demo-pass-2026")
+    assert "的很多商户自" not in client.get("/").content.decode()

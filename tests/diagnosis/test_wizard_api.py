@@ -71,7 +71,7 @@ def test_code_routes_are_options_of_the_code_node(client, tree):
     code_node = next(n for n in data["nodes"] if n["id"] == "q-code")
     assert code_node["options"] == [
         {"label": "没有应答码", "next": "q-cards", "outcome": None},
-        {"label": "05", "next": "q-cards", "outcome": None},
+        {"label": "05", "next": "q-05", "outcome": None},
         {"label": "51", "next": None, "outcome": "o-funds"},
         {"label": "91", "next": None, "outcome": "o-bank"},
     ]

@@ -58,7 +58,7 @@ def test_every_category_is_reachable_without_a_code(content):
 
 def test_every_reference_code_has_a_route_and_clear_codes_go_straight_to_an_outcome(content):
     codes = {entry["code"] for entry in json.loads(CODES.read_text(encoding="utf-8"))}
-    assert len(codes) == 78
+    assert len(codes) >= 78  # the reference table's 78, plus sourced additions (76, 32, …)
     assert set(content["code_routes"]) == codes
     vague = {"05", "01", "96"}  # the brief's examples of vague codes: they continue with questions
     for code in vague:

@@ -77,7 +77,7 @@ def test_code_form_with_a_clear_code_goes_straight_to_its_outcome(client, tree):
 
 def test_vague_code_continues_with_questions(client, tree):
     response = client.get("/diagnose/", {"v": "1", "a": "", "code": "05"}, follow=True)
-    assert "别的卡能用吗？" in body(response)
+    assert "顾客收到银行的短信了吗？" in body(response)
     assert response.redirect_chain == [("/diagnose/?v=1&a=05", 302)]
 
 

@@ -30,9 +30,9 @@ def reference(db):
 def test_first_load_creates_the_draft_and_publishes_it(reference, tmp_path):
     report = load_tree(tmp_path)
     assert report.published == 1
-    assert WizardQuestion.objects.count() == 5
+    assert WizardQuestion.objects.count() == 6
     assert WizardQuestion.objects.get(is_start=True).key == "q-code"
-    assert WizardOutcome.objects.count() == 9
+    assert WizardOutcome.objects.count() == 10
     assert WizardCodeRoute.objects.count() == 3
     tree = draft_tree()
     assert tree["questions"] == small_tree()["questions"]
@@ -54,13 +54,13 @@ def test_file_changes_reach_unedited_rows_and_are_published(reference, tmp_path)
     tree = small_tree()
     tree["questions"][1]["text"]["zh-hans"] = "别的卡现在能刷吗？"
     tree["outcomes"][0]["causes"].append({"zh-hans": "新原因", "en": "New cause"})
-    tree["code_routes"]["05"] = {"next": "q-card"}
+    tree["code_routes"]["91"] = {"next": "q-05"}
     report = load_tree(tmp_path, tree)
-    assert set(report.updated) == {"question:q-cards", "outcome:o-funds", "code:05"}
+    assert set(report.updated) == {"question:q-cards", "outcome:o-funds", "code:91"}
     assert report.published == 2
     assert WizardQuestion.objects.get(key="q-cards").text_zh == "别的卡现在能刷吗？"
     assert WizardOutcome.objects.get(key="o-funds").causes.count() == 3
-    assert WizardCodeRoute.objects.get(code="05").next_question.key == "q-card"
+    assert WizardCodeRoute.objects.get(code="91").next_question.key == "q-05"
 
 
 def test_editors_changes_are_kept_and_their_draft_is_not_published(reference, tmp_path):
@@ -95,7 +95,7 @@ def test_items_deleted_by_editors_are_not_brought_back(reference, tmp_path):
 def test_new_items_in_the_file_are_added(reference, tmp_path):
     load_tree(tmp_path)
     tree = small_tree()
-    tree["questions"][3]["options"].append(
+    next(q for q in tree["questions"] if q["id"] == "q-terminal")["options"].append(
         {"id": "paper", "label": {"zh-hans": "没纸了", "en": "Out of paper"}, "next": "q-paper"}
     )
     tree["questions"].append(
@@ -205,3 +205,54 @@ def test_seed_demo_loads_the_wizard_after_the_knowledge_base():
     commands = SeedDemo().reference_commands()
     assert "load_wizard" in commands
     assert commands.index("load_knowledge") < commands.index("load_wizard")
+
+
+def test_items_gone_from_the_file_are_removed_unless_an_editor_changed_them(reference, tmp_path):
+    load_tree(tmp_path)
+    WizardOutcome.objects.filter(key="o-data").update(title_zh="编辑改过的标题")
+    tree = small_tree()
+    card = next(q for q in tree["questions"] if q["id"] == "q-card")
+    card["options"] = [o for o in card["options"] if o["id"] not in ("pin", "typed")]
+    terminal = next(q for q in tree["questions"] if q["id"] == "q-terminal")
+    terminal["options"].append(
+        {"id": "pin", "label": {"zh-hans": "密码错", "en": "Wrong PIN"}, "outcome": "o-pin"}
+    )
+    tree["outcomes"] = [o for o in tree["outcomes"] if o["id"] != "o-data"]
+    del tree["code_routes"]["91"]
+    report = load_tree(tmp_path, tree, publish=False)
+    assert "code:91" in report.removed  # unedited: gone with the file
+    assert not WizardCodeRoute.objects.filter(code="91").exists()
+    assert "outcome:o-data" in report.kept_removed  # edited by an editor: kept
+    assert WizardOutcome.objects.filter(key="o-data").exists()
+    # loading the same file again changes nothing; a removed item may come back later
+    assert load_tree(tmp_path, tree, publish=False).unchanged_file
+    tree["code_routes"]["91"] = {"outcome": "o-bank"}
+    report = load_tree(tmp_path, tree, publish=False)
+    assert "code:91" in report.created
+
+
+def test_outcomes_loaded_before_they_had_facts_still_count_as_unedited(reference, tmp_path):
+    """A database loaded before outcomes stated who acts and retry: its rows hash as they were
+    loaded, so the new file fills in the facts instead of treating every outcome as edited."""
+    from diagnosis.wizard.snapshot import draft_outcomes, fragment_hash
+
+    before_facts = ("id", "category", "bank_side", "title", "summary", "causes", "articles")
+
+    load_tree(tmp_path)
+    WizardOutcome.objects.update(
+        who_acts="", retry="", who_acts_note_zh="", who_acts_note_en="", retry_advice_zh="",
+        retry_advice_en="",
+    )  # fmt: skip
+    for outcome in draft_outcomes():  # what the old loader stored: the hash without the facts
+        old = {name: outcome[name] for name in before_facts}
+        WizardOutcome.objects.filter(key=outcome["id"]).update(source_hash=fragment_hash(old))
+    WizardImport.objects.all().delete()
+    WizardImport.objects.create(file_hash="before-the-facts", keys=sorted(
+        [f"outcome:{o.key}" for o in WizardOutcome.objects.all()]
+        + [f"question:{q.key}" for q in WizardQuestion.objects.all()]
+        + [f"code:{r.code}" for r in WizardCodeRoute.objects.all()]
+    ))  # fmt: skip
+    report = load_tree(tmp_path, name="again.json")
+    assert report.kept_edited == []
+    assert {f"outcome:{o['id']}" for o in small_tree()["outcomes"]} <= set(report.updated)
+    assert set(WizardOutcome.objects.values_list("retry", flat=True)) >= {"no", "later"}

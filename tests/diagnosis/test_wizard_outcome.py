@@ -87,7 +87,7 @@ def test_did_this_solve_it_yes_goes_to_thanks_and_is_recorded(client, tree):
 
 
 def test_did_this_solve_it_no_offers_the_ticket_with_code_category_and_summary(client, tree):
-    response = outcome_page(client, ["05", "only-this", "balance"])
+    response = outcome_page(client, ["05", "ask-bank"])
     assert ticket_link(response) is None  # only offered once the merchant says it didn't help
     answer = vote(client, response, "no")
     assert answer.status_code == 302
@@ -101,12 +101,12 @@ def test_did_this_solve_it_no_offers_the_ticket_with_code_category_and_summary(c
     assert urlsplit(link).path == "/tickets/new/"
     params = parse_qs(urlsplit(link).query)
     assert params["code"] == ["05"]
-    assert params["category"] == ["funds_limits"]
+    assert params["category"] == ["issuer_system"]
     summary = params["summary"][0]
     assert "应答码：05" in summary
     assert "1. 应答码是多少？ → 05" in summary
-    assert "2. 别的卡能用吗？ → 能，就这张不行" in summary
-    assert "结论：余额不足" in summary
+    assert "2. 顾客收到银行的短信了吗？ → 银行要顾客联系" in summary
+    assert "结论：发卡行拒绝" in summary
     assert WizardRun.objects.count() == 1  # coming back after the vote is the same run
 
 
@@ -120,7 +120,7 @@ def test_summary_is_in_english_on_the_english_site(client, tree):
 
 
 def test_ticket_prefill_survives_the_login(client, tree, merchant_user):
-    response = outcome_page(client, ["05", "only-this", "balance"])
+    response = outcome_page(client, ["05", "ask-bank"])
     link = ticket_link(client.get(vote(client, response, "no")["Location"]))
     # logged out: the ticket form sends the merchant to log in, keeping the whole query
     to_login = client.get(link)
@@ -147,8 +147,8 @@ def test_ticket_prefill_survives_the_login(client, tree, merchant_user):
     assert form_page.status_code == 200
     form = form_page.context["form"]
     assert form["response_code"].value() == "05"
-    assert form["category"].value() == "funds_limits"
-    assert "别的卡能用吗？ → 能，就这张不行" in form["wizard_summary"].value()
+    assert form["category"].value() == "issuer_system"
+    assert "顾客收到银行的短信了吗？ → 银行要顾客联系" in form["wizard_summary"].value()
 
 
 def test_logged_in_agent_is_told_only_merchants_record(client, tree, agent):

@@ -9,7 +9,7 @@ from knowledge.taxonomy import DECLINE_CATEGORIES, NOT_A_DECLINE
 from tests.diagnosis.wizard_support import small_tree
 
 ARTICLES = {f"a-{oid}": True for oid in ("funds", "card", "data", "pin", "risk")}
-ARTICLES |= {f"a-{oid}": True for oid in ("terminal", "network", "bank", "acquirer")}
+ARTICLES |= {f"a-{oid}": True for oid in ("terminal", "network", "bank", "acquirer", "issuer")}
 CODES = {"51", "05", "91"}
 CATEGORIES = {key: True for key in DECLINE_CATEGORIES} | {NOT_A_DECLINE: False}
 

@@ -4,8 +4,9 @@ The small tree reaches every decline category in at most 5 questions:
 
     q-code (code) ── no-code ──> q-cards ── only-this ──> q-card ── balance → o-funds
        │  51 → o-funds              │                        ├─ expired → o-card
-       │  05 → q-cards              │                        ├─ typed   → o-data
-       │  91 → o-bank               │                        ├─ pin     → o-pin
+       │  05 → q-05 ── ask-bank → o-issuer, bank-down → o-bank
+       │  91 → o-bank               │                        ├─ typed   → o-data
+       │                            │                        ├─ pin     → o-pin
        │                            │                        └─ odd     → o-risk
        │                            └─ many ──> q-terminal ── dead → o-terminal
        │                                          ├─ offline → o-network
@@ -55,7 +56,21 @@ OUTCOMES = [
     ("o-network", "network", False, "网络故障", "Network failure"),
     ("o-bank", "issuer_system", True, "银行系统维护", "Bank system maintenance"),
     ("o-acquirer", "acquirer_config", False, "商户设置问题", "Merchant set-up problem"),
+    ("o-issuer", "issuer_system", False, "发卡行拒绝", "Declined by the card's bank"),
 ]
+# Who acts and whether to retry, stated on every outcome (no category defaults).
+FACTS = {
+    "o-funds": ("cardholder", "after_fix"),
+    "o-card": ("cardholder", "no"),
+    "o-data": ("merchant", "after_fix"),
+    "o-pin": ("cardholder", "yes"),
+    "o-risk": ("issuer", "no"),
+    "o-terminal": ("merchant", "after_fix"),
+    "o-network": ("merchant", "later"),
+    "o-bank": ("issuer", "later"),
+    "o-acquirer": ("acquirer", "after_fix"),
+    "o-issuer": ("cardholder", "after_fix"),
+}
 
 
 def small_tree() -> dict:
@@ -95,6 +110,25 @@ def small_tree() -> dict:
                     ],
                 ),
                 _q(
+                    "q-05",
+                    "顾客收到银行的短信了吗？",
+                    "Did the customer get a message from the bank?",
+                    [
+                        _opt(
+                            "ask-bank",
+                            "银行要顾客联系",
+                            "The bank asks them to call",
+                            outcome="o-issuer",
+                        ),
+                        _opt(
+                            "bank-down",
+                            "银行说系统在维护",
+                            "The bank says it's down",
+                            outcome="o-bank",
+                        ),
+                    ],
+                ),
+                _q(
                     "q-terminal",
                     "终端怎么样？",
                     "How is the terminal?",
@@ -124,7 +158,7 @@ def small_tree() -> dict:
             ],
             "code_routes": {
                 "51": {"outcome": "o-funds"},
-                "05": {"next": "q-cards"},
+                "05": {"next": "q-05"},
                 "91": {"outcome": "o-bank"},
             },
             "outcomes": [
@@ -139,6 +173,10 @@ def small_tree() -> dict:
                         bi(f"{zh}的第二个原因", f"Second cause of {en.lower()}"),
                     ],
                     "articles": [f"a-{oid[2:]}"],
+                    "who_acts": FACTS[oid][0],
+                    "who_acts_note": bi(f"{zh}：谁来处理", f"Who acts on {en.lower()}"),
+                    "retry": FACTS[oid][1],
+                    "retry_advice": bi(f"{zh}：要不要重试", f"Retry advice for {en.lower()}"),
                 }
                 for oid, category, bank_side, zh, en in OUTCOMES
             ],

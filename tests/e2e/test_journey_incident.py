@@ -62,7 +62,7 @@ def test_burst_of_tickets_raises_an_incident_the_merchant_sees_in_the_wizard(
     # The wizard: the banner names the bank and the time …
     page.goto(live_server.url + "/diagnose/")
     banner = page.locator(".insight-alerts")
-    expect(banner).to_contain_text(f"甲银行 的很多商户自 {since} 起报告交易失败")
+    expect(banner).to_contain_text(f"甲银行的很多商户自 {since} 起报告交易失败")
     check_page(page)
     # … and code 91 leads to the bank-side outcome, with the incident called out.
     page.get_by_label("应答码").fill("91")

@@ -138,7 +138,7 @@ def test_non_decline_code_says_so(client, content):
 
 def test_code_list_groups_codes_by_category(client, content):
     body = client.get("/codes/").content.decode()
-    assert body.count('class="code-link"') == 78
+    assert body.count('class="code-link"') == ResponseCode.objects.count() >= 78
     assert 'id="cat-funds_limits"' in body
 
 
