@@ -68,6 +68,8 @@ class ResponseCode(BilingualMixin, models.Model):
         NO = "no", _("不要重试")
         LATER = "later", _("稍后重试")
         AFTER_FIX = "after_fix", _("解决问题后再试")
+        # The result is unknown (timeouts, duplicates): a retry can charge the customer twice.
+        CHECK_FIRST = "check_first", _("先查上一笔，再决定")
 
     code = models.CharField(_("应答码"), max_length=2, unique=True)
     category = models.ForeignKey(

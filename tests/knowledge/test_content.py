@@ -38,6 +38,13 @@ def test_categories_are_the_taxonomy_plus_approvals(content):
 CODES_FILE = Path(__file__).resolve().parents[2] / "knowledge" / "content" / "codes.json"
 
 
+# Where the reference says "retry later" but its own advice is "check the last transaction
+# first" (the result is unknown: timeouts, duplicates), our badge says exactly that. A retry
+# there can charge the customer twice, so the safe reading wins (SOURCES.md lists the conflict
+# for 68/98).
+RETRY_CHECK_FIRST = {"09", "68", "94", "98"}
+
+
 def test_every_reference_code_is_loaded_with_the_reference_facts(content):
     reference = reference_codes()
     entries = {e["code"]: e for e in json.loads(CODES_FILE.read_text(encoding="utf-8"))}
@@ -53,7 +60,10 @@ def test_every_reference_code_is_loaded_with_the_reference_facts(content):
             row = reference[code.code]
             assert code.category.key == row["category"], code.code
             assert code.who_acts == row["who_acts"], code.code
-            assert code.retry == row["retry"], code.code
+            if code.code in RETRY_CHECK_FIRST:
+                assert (row["retry"], code.retry) == ("later", "check_first"), code.code
+            else:
+                assert code.retry == row["retry"], code.code
         for suffix in ("zh", "en"):
             for name in ("meaning", "explanation", "say_to_customer", "retry_advice"):
                 assert getattr(code, f"{name}_{suffix}").strip(), (code.code, name, suffix)
@@ -152,3 +162,22 @@ def test_steps_never_ask_for_secrets(content):
             for step in lines(getattr(article, name)):
                 if asking.search(step):
                     assert negation.search(step), (article.slug, step)
+
+
+def test_codes_whose_result_is_unknown_never_show_a_retry_badge(client, content):
+    """Timeouts and duplicates: the code page's badge says check first, never "retry"."""
+    unknown = RETRY_CHECK_FIRST | {"C0"}
+    assert (
+        set(
+            ResponseCode.objects.filter(retry=ResponseCode.Retry.CHECK_FIRST).values_list(
+                "code", flat=True
+            )
+        )
+        == unknown
+    )
+    for code in sorted(unknown):
+        html = client.get(f"/codes/{code}/").content.decode()
+        badges = re.findall(r'class="tag retry-([a-z_]+)">([^<]*)<', html)
+        assert badges == [("check_first", "先查上一笔，再决定")], code
+        api = client.get(f"/api/v1/codes/{code}").json()
+        assert api["retry"] == "check_first", code
