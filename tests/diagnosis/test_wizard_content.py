@@ -7,11 +7,10 @@ import pytest
 
 from diagnosis.wizard.engine import WizardTree, walk
 from diagnosis.wizard.loader import CONTENT_FILE
-from diagnosis.wizard.pages import CATEGORY_DEFAULTS
 from diagnosis.wizard.snapshot import draft_snapshot, live_tree
 from diagnosis.wizard.validation import MAX_QUESTIONS, validate_against_db
 from knowledge.models import Category, ResponseCode
-from knowledge.taxonomy import CATEGORY_KEYS, DECLINE_CATEGORIES
+from knowledge.taxonomy import DECLINE_CATEGORIES
 from tests.diagnosis.wizard_support import seed_real
 
 CONTENT = CONTENT_FILE
@@ -103,8 +102,3 @@ def test_seeded_wizard_pages_in_both_languages(client):
     html = response.content.decode()
     assert "Not enough money or credit on the card" in html
     assert "/en/articles/insufficient-balance/" in html
-
-
-def test_every_category_has_default_facts():
-    """Who acts / retry advice when no code was given exists for each taxonomy key, no other."""
-    assert set(CATEGORY_DEFAULTS) == set(CATEGORY_KEYS)
