@@ -20,3 +20,7 @@ class DiagnosisConfig(AppConfig):
         from diagnosis.insight import rollups
 
         rollups.connect()
+
+        from diagnosis.core import scrubbed_fields
+
+        scrubbed_fields.connect_third_party()

@@ -6,9 +6,10 @@ indexed range scan of `per_page + 1` rows whatever the page: `WHERE (created_at,
 ORDER BY created_at DESC, id DESC LIMIT per_page + 1`, written as `created_at <= c AND
 (created_at < c OR id < pk)` so the index seeks straight to the cursor, and served by the
 (merchant, -created_at), (merchant, status, -created_at) and (-created_at) indexes. The extra
-row tells whether there is a next page; no total is ever counted. Cursors are opaque strings
-("<microseconds>.<pk>"); a broken or forged cursor only moves within the rows the caller was
-already allowed to see, and is treated as "first page" rather than an error.
+row tells whether there is a next page; no total is ever counted. Cursors are opaque strings of
+letters ("<microseconds>-<pk>", each written in base 26 with a–z), so no URL ever carries a digit
+run that could be mistaken for a card number; a broken or forged cursor only moves within the
+rows the caller was already allowed to see, and is treated as "first page" rather than an error.
 """
 
 from dataclasses import dataclass, field
@@ -19,16 +20,37 @@ from django.db.models import Q
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _letters(number: int) -> str:
+    out = []
+    while True:
+        number, digit = divmod(number, 26)
+        out.append(LETTERS[digit])
+        if not number:
+            return "".join(reversed(out))
+
+
+def _number(text: str) -> int:
+    if not text or len(text) > 16 or not all("a" <= c <= "z" for c in text):
+        raise ValueError(text)
+    number = 0
+    for char in text:
+        number = number * 26 + (ord(char) - 97)
+    return number
+
+
 def encode_cursor(obj) -> str:
     delta = obj.created_at - EPOCH
     micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{micros}.{obj.pk}"
+    return f"{_letters(micros)}-{_letters(obj.pk)}"
 
 
 def decode_cursor(value) -> tuple[datetime, int] | None:
     try:
-        micros, pk = str(value or "").split(".")
-        micros, pk = int(micros), int(pk)
+        micros, pk = str(value or "").split("-")
+        micros, pk = _number(micros), _number(pk)
         if micros < 0 or pk < 0 or micros > 10**17 or pk > 2**63:
             return None
         return EPOCH + timedelta(microseconds=micros), pk

@@ -119,6 +119,9 @@ def _create(request, user):
 
     cleaned = form.cleaned_data
     merchant = user.merchant
+    services.ticket_create_rate_check(
+        request, merchant=merchant, token=getattr(user, "api_token", None)
+    )
     duplicates = services.ticket_find_duplicates(
         merchant=merchant,
         tid=cleaned["terminal_id"],

@@ -150,7 +150,7 @@ def test_authentication(client, merchant_user, token):
 
 @pytest.mark.django_db
 def test_session_cookie_is_not_enough(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     assert client.get(URL).status_code == 401
 
 

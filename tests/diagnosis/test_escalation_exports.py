@@ -160,7 +160,7 @@ def test_xlsx_is_a_valid_workbook_with_the_same_columns(batch):
 
 
 def test_download_views(client, agent, batch):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     response = client.get(reverse("diagnosis:escalation_export_csv", args=[batch.number]))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -177,13 +177,13 @@ def test_download_views(client, agent, batch):
 
 
 def test_english_download_has_english_headers(client, agent, batch):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     response = client.get("/en" + reverse("diagnosis:escalation_export_csv", args=[batch.number]))
     assert csv_rows(response.content)[0] == english_header()
 
 
 def test_printable_page(client, agent, batch):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     response = client.get(reverse("diagnosis:escalation_print", args=[batch.number]))
     assert response.status_code == 200
     body = response.content.decode()

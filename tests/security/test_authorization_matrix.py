@@ -18,6 +18,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from diagnosis.core.roles import KNOWLEDGE_EDITORS, ROLE_MODEL_PERMISSIONS
+from tests import factories
 
 ROLES = ("anonymous", "merchant_a", "merchant_b", "agent", "editor", "superuser")
 GET, POST = "get", "post"
@@ -276,7 +277,7 @@ def admin_expected(route, role):
     """The rule for the admin's patterns. Anyone who is not staff is sent to the admin login;
     editors get their models (knowledge and wizard) and 403 elsewhere; superusers get all."""
     if route == "admin/login/":
-        return REDIRECT if role in ("editor", "superuser") else 200
+        return LOGIN  # the site's login (password, then the second factor for staff)
     if route == "admin/logout/":  # GET is refused to staff; POST logs out
         return 405 if role in ("editor", "superuser") else REDIRECT
     if role not in ("editor", "superuser"):
@@ -319,7 +320,7 @@ def client_for(client_factory, world, role):
         "superuser": world.superuser,
     }[role]
     if user is not None:
-        client.force_login(user)
+        factories.sign_in(client, user)
     return client
 
 
@@ -425,7 +426,7 @@ def test_lists_and_api_only_show_the_merchants_own_tickets(world):
 
     b_ticket = factories_ticket_for(world.merchant_b)
     client_b = Client()
-    client_b.force_login(world.merchant_b)
+    factories.sign_in(client_b, world.merchant_b)
     page = client_b.get("/tickets/").content.decode()
     assert b_ticket.number in page and world.ticket.number not in page
     _token, raw_b = api_token_create(user=world.merchant_b, name="b")
@@ -438,7 +439,7 @@ def test_lists_and_api_only_show_the_merchants_own_tickets(world):
     assert world.token.revoked_at is None
     # A's attachment under B's ticket number: 404 (ids cannot be moved across tickets).
     client_a = Client()
-    client_a.force_login(world.merchant_a)
+    factories.sign_in(client_a, world.merchant_a)
     url = f"/tickets/{b_ticket.number}/attachments/{world.attachment.pk}/"
     assert client_a.get(url).status_code == 404
     assert client_b.get(url).status_code == 404

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diagnosis.core.cards import scrub_text
+from tests import factories
 
 NASTY = [
     "",
@@ -94,7 +95,7 @@ def error_messages(form) -> list[str]:
 @pytest.mark.parametrize("lang", ["", "/en"])
 def test_ticket_form_survives_hostile_input(world, lang):
     client = Client()
-    client.force_login(world.merchant_a)
+    factories.sign_in(client, world.merchant_a)
 
     @FUZZ
     @given(values=st.fixed_dictionaries({name: HOSTILE for name in TICKET_FIELDS}))
@@ -130,7 +131,7 @@ def test_ticket_form_survives_hostile_input(world, lang):
 @pytest.mark.django_db
 def test_desk_forms_and_filters_survive_hostile_input(world):
     client = Client()
-    client.force_login(world.agent)
+    factories.sign_in(client, world.agent)
     number = world.ticket.number
     posts = {
         f"/desk/tickets/{number}/reply/": ["body"],
@@ -180,7 +181,7 @@ def test_desk_forms_and_filters_survive_hostile_input(world):
 @pytest.mark.django_db
 def test_merchant_actions_and_public_pages_survive_hostile_input(world):
     merchant = Client()
-    merchant.force_login(world.merchant_a)
+    factories.sign_in(merchant, world.merchant_a)
     anonymous = Client()
     number = world.ticket.number
 

@@ -22,6 +22,7 @@ from django.test import Client
 from django.utils import timezone
 
 from diagnosis.core.cards import CardNumberLogFilter
+from tests import factories
 
 CARDS = {
     "6228480402564890018": "6228480402564890018",  # UnionPay (starts with 62)
@@ -106,9 +107,9 @@ def test_full_card_numbers_never_leak(world, log_output, settings):
     rec = Recorder()
     a, b_card, c_card, d_card = TYPED
     merchant = Client()
-    merchant.force_login(world.merchant_a)
+    factories.sign_in(merchant, world.merchant_a)
     agent = Client()
-    agent.force_login(world.agent)
+    factories.sign_in(agent, world.agent)
     anonymous = Client()
     when = (timezone.localtime() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
 
@@ -256,7 +257,7 @@ def test_full_card_numbers_never_leak(world, log_output, settings):
 def test_pagination_cursors_are_not_mistaken_for_card_numbers(client, merchant_user):
     """Keyset cursors are "<microseconds>.<pk>": a 16-digit run that may pass the Luhn check.
     They are left alone; a card number in the same parameter is still masked."""
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     cursor = "4111111111111111.42"  # Luhn-valid digits before the dot
     response = client.get(f"/tickets/?after={cursor}")
     assert response.status_code == 200
