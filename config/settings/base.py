@@ -140,12 +140,8 @@ else:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         # Rate-limit counters must be shared by every process and must not be evicted by page
-        # caching: a database table (created by migration diagnosis 0011) when there is no Redis.
-        "ratelimit": {
-            "BACKEND": "config.cache_backends.AtomicDatabaseCache",
-            "LOCATION": RATELIMIT_TABLE,
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
-        },
+        # caching: a database table (diagnosis.models.RateCounter) when there is no Redis.
+        "ratelimit": {"BACKEND": "config.cache_backends.CounterCache", "LOCATION": RATELIMIT_TABLE},
     }
 
 AUTH_USER_MODEL = "diagnosis.User"

@@ -289,6 +289,13 @@ class TwoFactorRequiredMiddleware:
         return self.get_response(request)
 
 
+def remember_no_device(sender, request, user, **kwargs):
+    """user_logged_in: a user who needs no second factor is remembered in the new session, so
+    the gate costs their pages nothing (force_login and every other login included)."""
+    if request is not None and hasattr(request, "session") and not needs_second_factor(user):
+        request.session[NO_DEVICE] = user.pk
+
+
 def _open_path(path: str) -> bool:
     path = _unprefixed(path)
     return path.startswith(OPEN_PREFIXES) or path in OPEN_PATHS

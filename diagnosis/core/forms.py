@@ -10,8 +10,11 @@ separately (diagnosis.core.scrubbed_fields); this is about what a re-displayed f
 - Card fields (`card_fields`) show their masked form, or nothing when what was typed cannot be
   read as a card; they are validated from what was really typed, kept only in memory
   (`raw_card_value`), so an unreadable entry is an error, never silently dropped.
+- A value that is valid for a date, time or number field is a date, time or number, and is kept
+  as typed (a datetime with microseconds can look like a run of digits); anything else typed
+  there is scrubbed like free text.
 - A form can change the rule for one field by overriding `scrub_value(name, value)` (the desk's
-  MID filter keeps a well-formed 15-digit MID).
+  MID filter keeps a well-formed 15-digit MID; the API keeps an ISO 8601 transaction time).
 
 Works with any form signature (`Form(data, files)`, `AuthenticationForm(request, data)`).
 """
@@ -25,6 +28,16 @@ from diagnosis.core.cards import mask_card_field, scrub_text
 # characters); a longer value is cut before scrubbing so a huge hostile POST costs no time. It
 # still fails the field's max_length check.
 MAX_SCRUBBED_LENGTH = 20_000
+
+
+TYPED_FIELDS = (
+    forms.DateField,
+    forms.DateTimeField,
+    forms.TimeField,
+    forms.DecimalField,
+    forms.IntegerField,
+    forms.FloatField,
+)
 
 
 def safe_card_display(value: str) -> str:
@@ -74,6 +87,14 @@ class CardSafeFormMixin:
             return value
         if name in self.card_fields:
             return safe_card_display(value[:MAX_SCRUBBED_LENGTH])
+        field = self.fields.get(name)
+        if isinstance(field, TYPED_FIELDS) and len(value) < 100:
+            try:
+                field.clean(value)
+            except ValidationError:
+                pass
+            else:
+                return value
         return self.scrub_value(name, value[:MAX_SCRUBBED_LENGTH])
 
     def scrub_value(self, name, value):

@@ -406,6 +406,16 @@ class ApiTicketForm(CardSafeFormMixin, forms.Form):
         error_messages={"max_length": _("最多 %(limit_value)d 个字符（现在 %(show_value)d 个）。")},
     )
 
+    def scrub_value(self, name, value):
+        if name == "transaction_time":
+            try:
+                _api_time(value)
+            except (ValidationError, OverflowError, ValueError):
+                pass
+            else:
+                return value  # an ISO 8601 time, not a card number
+        return super().scrub_value(name, value)
+
     def clean_terminal_id(self):
         return self.cleaned_data["terminal_id"].strip().upper()
 
