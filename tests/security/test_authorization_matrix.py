@@ -132,6 +132,19 @@ TABLE = {
     "accounts/password/change/done/": E(
         GET, "/accounts/password/change/done/", LOGIN, 200, 200, 200, 200
     ),
+    # Two-factor pages: every signed-in user may manage their own; the code page sends a
+    # signed-in session on (staff: already verified; merchants: to set one up).
+    "accounts/two-factor/": E(GET, "/accounts/two-factor/", LOGIN, 200, 200, 200, 200),
+    "accounts/two-factor/verify/": E(
+        GET, "/accounts/two-factor/verify/", LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT
+    ),
+    "accounts/two-factor/setup/": E(GET, "/accounts/two-factor/setup/", LOGIN, 200, 200, 200, 200),
+    "accounts/two-factor/recovery-codes/": E(
+        GET, "/accounts/two-factor/recovery-codes/", LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT
+    ),
+    "accounts/two-factor/disable/": E(
+        POST, "/accounts/two-factor/disable/", LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT
+    ),
     "accounts/password/reset/": public(GET, "/accounts/password/reset/"),
     "accounts/password/reset/sent/": public(GET, "/accounts/password/reset/sent/"),
     "accounts/password/reset/<uidb64>/<token>/": public(
