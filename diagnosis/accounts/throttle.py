@@ -14,8 +14,8 @@ than the limit evaluated, and the right password inside a burst does not get in.
 password clears the account's count (only that account's: logging into your own account does not
 wipe the count of the account you were guessing).
 
-The client address is REMOTE_ADDR, or with TRUSTED_PROXY_COUNT / TRUSTED_PROXIES set, the
-address the trusted reverse proxies report in X-Forwarded-For (django-ipware).
+The client address (diagnosis.core.http.client_address) is REMOTE_ADDR, or with
+TRUSTED_PROXY_COUNT / TRUSTED_PROXIES set, the address the trusted reverse proxies report.
 """
 
 from contextlib import contextmanager
@@ -29,9 +29,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
-from ipware import get_client_ip
 
 from diagnosis.core.cards import scrub_text
+from diagnosis.core.http import client_address
 
 LOCKED_MESSAGE = _("登录失败次数过多，请 %(minutes)d 分钟后再试。")
 
@@ -61,56 +61,6 @@ def cool_off_time(request=None):
 
 def failure_limit(request=None, credentials=None) -> int:
     return account_limit()
-
-
-def _trusted(address: str, trusted: list[str]) -> bool:
-    return any(address == prefix or address.startswith(prefix) for prefix in trusted)
-
-
-def client_address(request) -> str:
-    """The client's address. REMOTE_ADDR, unless the request came through reverse proxies we
-    trust (X-Forwarded-For is written by the client otherwise):
-
-    - TRUSTED_PROXY_COUNT = N: N proxies each append the address they saw; the client is the
-      N-th address from the right (django-ipware);
-    - TRUSTED_PROXIES = addresses or prefixes of our proxies: when REMOTE_ADDR is one of them,
-      the client is the right-most X-Forwarded-For address that is not.
-    """
-    if request is None:
-        return ""
-    remote = request.META.get("REMOTE_ADDR") or ""
-    count = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
-    trusted = [p.strip() for p in getattr(settings, "TRUSTED_PROXIES", []) or [] if p.strip()]
-    if trusted:
-        if not _trusted(remote, trusted):
-            return remote
-        chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        for address in reversed([a for a in chain if a]):
-            if not _trusted(address, trusted):
-                return address if _is_ip(address) else remote
-        return remote
-    if count:
-        try:
-            address, _routable = get_client_ip(
-                request,
-                proxy_order="right-most",
-                proxy_count=count,
-                request_header_order=["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
-            )
-        except ValueError:
-            address = None
-        return address or remote
-    return remote
-
-
-def _is_ip(value: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def axes_client_ip(request):

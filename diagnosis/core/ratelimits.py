@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
-from diagnosis.accounts.throttle import client_address
+from diagnosis.core.http import client_address
 
 
 class RateLimited(Exception):

@@ -415,3 +415,22 @@ def test_no_decimal_exemption_and_cursors_hold_no_digit_runs(client, merchant_us
     response = client.get("/tickets/?after=4111111111111111.42")
     assert response.status_code == 302
     assert "4111111111111111" not in unquote(response["Location"])
+
+
+@pytest.mark.django_db
+def test_a_mid_is_never_masked_in_its_own_field(client, agent):
+    """A 15-digit MID can pass the Luhn check; in free text it may be masked, but in the desk's
+    MID filter (and the Merchant.mid column) it stays a MID."""
+    mid = "898310048160004"  # Luhn-valid
+    merchant = factories.merchant(mid=mid)
+    ticket = factories.ticket(merchant=merchant, description=f"商户 {mid}")
+    assert "*" in ticket.description  # free text: masked, an accepted false positive
+    merchant.refresh_from_db()
+    assert merchant.mid == mid
+    factories.sign_in(client, agent)
+    response = client.get(f"/desk/?merchant={mid}")
+    assert response.status_code == 200  # no redirect to a masked URL
+    assert ticket.number in response.content.decode()
+    # A card number in another filter of the same page is still masked.
+    response = client.get("/desk/?q=4111111111111111")
+    assert response.status_code == 302 and "4111111111111111" not in response["Location"]

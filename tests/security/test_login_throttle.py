@@ -29,7 +29,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 
-from diagnosis.accounts.throttle import client_address
+from diagnosis.core.http import client_address
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
