@@ -32,6 +32,8 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from pydantic import Field
 
+from diagnosis.core.ratelimits import RateLimited, rate_limited_response
+
 logger = logging.getLogger("django.request")
 
 
@@ -288,6 +290,9 @@ class DeclineDeskAPI(NinjaAPI):
         kwargs.setdefault("docs", StaffDocs())
         super().__init__(**kwargs)
         self.add_exception_handler(ApiError, lambda request, exc: exc.response())
+        self.add_exception_handler(
+            RateLimited, lambda request, exc: rate_limited_response(request, exc.retry_after)
+        )
         self.add_exception_handler(ValidationError, validation_error)
         self.add_exception_handler(HttpError, self._http_error)
         self.add_exception_handler(RequestDataTooBig, self._too_large)

@@ -5,6 +5,8 @@ Command-line options (`--workers`, `--bind`) override these.
 
 import os
 
+from gunicorn.glogging import Logger
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 
@@ -22,3 +24,19 @@ def post_worker_init(worker):
         worker.log.exception("Could not build the search index at start-up")
     finally:
         close_old_connections()
+
+
+class MaskingLogger(Logger):
+    """gunicorn's error and access logs with card numbers masked (also URL-encoded ones in the
+    request line) and API tokens hidden, like every log line of the app."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from diagnosis.core.cards import CardNumberLogFilter
+
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.addFilter(CardNumberLogFilter())
+
+
+logger_class = MaskingLogger

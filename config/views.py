@@ -38,8 +38,15 @@ def set_language(request):
     if request.method == "POST":
         next_url = request.POST.get("next", "")
         language = request.POST.get("language", "")
+        try:
+            next_path = urlsplit(next_url).path
+        except ValueError:  # not a URL at all (`http://[::1`): go to the home page instead
+            next_url = ""
+            data = request.POST.copy()
+            data["next"] = "/"
+            request.POST = data
         if next_url and check_for_language(language):
-            source = get_language_from_path(urlsplit(next_url).path) or settings.LANGUAGE_CODE
+            source = get_language_from_path(next_path) or settings.LANGUAGE_CODE
             with translation.override(source):
                 translated = translate_url(next_url, language)
             data = request.POST.copy()

@@ -20,3 +20,13 @@ class DiagnosisConfig(AppConfig):
         from diagnosis.insight import rollups
 
         rollups.connect()
+
+        from diagnosis.core import scrubbed_fields
+
+        scrubbed_fields.connect_third_party()
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from diagnosis.accounts import two_factor
+
+        user_logged_in.connect(two_factor.remember_no_device, dispatch_uid="dd_2fa_no_device")

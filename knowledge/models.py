@@ -16,6 +16,11 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.scrubbed_fields import (
+    ScrubbedCharField,
+    ScrubbedJSONField,
+    ScrubbedTextField,
+)
 from knowledge.bilingual import BilingualMixin, lines
 
 
@@ -23,10 +28,10 @@ class Category(BilingualMixin, models.Model):
     """The stable category taxonomy of PRODUCT.md (`funds_limits`, `card_status`, …)."""
 
     key = models.SlugField(_("键"), max_length=40, unique=True)
-    name_zh = models.CharField(_("中文名称"), max_length=60)
-    name_en = models.CharField(_("英文名称"), max_length=60)
-    description_zh = models.TextField(_("中文说明"), blank=True)
-    description_en = models.TextField(_("英文说明"), blank=True)
+    name_zh = ScrubbedCharField(_("中文名称"), max_length=60)
+    name_en = ScrubbedCharField(_("英文名称"), max_length=60)
+    description_zh = ScrubbedTextField(_("中文说明"), blank=True)
+    description_en = ScrubbedTextField(_("英文说明"), blank=True)
     position = models.PositiveSmallIntegerField(_("显示顺序"), default=0)
     is_decline = models.BooleanField(_("属于拒绝原因"), default=True)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -78,18 +83,18 @@ class ResponseCode(BilingualMixin, models.Model):
     who_acts = models.CharField(_("由谁处理"), max_length=12, choices=WhoActs.choices)
     retry = models.CharField(_("能否重试"), max_length=12, choices=Retry.choices)
     vague = models.BooleanField(_("含义笼统"), default=False)
-    meaning_zh = models.CharField(_("中文含义"), max_length=120)
-    meaning_en = models.CharField(_("英文含义"), max_length=160)
-    explanation_zh = models.TextField(_("中文解释"))
-    explanation_en = models.TextField(_("英文解释"))
-    say_to_customer_zh = models.TextField(_("对顾客说（中文）"), blank=True)
-    say_to_customer_en = models.TextField(_("对顾客说（英文）"), blank=True)
-    merchant_steps_zh = models.TextField(_("商户步骤（中文，每行一步）"), blank=True)
-    merchant_steps_en = models.TextField(_("商户步骤（英文，每行一步）"), blank=True)
-    retry_advice_zh = models.TextField(_("重试建议（中文）"), blank=True)
-    retry_advice_en = models.TextField(_("重试建议（英文）"), blank=True)
-    keywords_zh = models.TextField(_("中文关键词（每行一个）"), blank=True)
-    keywords_en = models.TextField(_("英文关键词（每行一个）"), blank=True)
+    meaning_zh = ScrubbedCharField(_("中文含义"), max_length=120)
+    meaning_en = ScrubbedCharField(_("英文含义"), max_length=160)
+    explanation_zh = ScrubbedTextField(_("中文解释"))
+    explanation_en = ScrubbedTextField(_("英文解释"))
+    say_to_customer_zh = ScrubbedTextField(_("对顾客说（中文）"), blank=True)
+    say_to_customer_en = ScrubbedTextField(_("对顾客说（英文）"), blank=True)
+    merchant_steps_zh = ScrubbedTextField(_("商户步骤（中文，每行一步）"), blank=True)
+    merchant_steps_en = ScrubbedTextField(_("商户步骤（英文，每行一步）"), blank=True)
+    retry_advice_zh = ScrubbedTextField(_("重试建议（中文）"), blank=True)
+    retry_advice_en = ScrubbedTextField(_("重试建议（英文）"), blank=True)
+    keywords_zh = ScrubbedTextField(_("中文关键词（每行一个）"), blank=True)
+    keywords_en = ScrubbedTextField(_("英文关键词（每行一个）"), blank=True)
     lookups = models.PositiveIntegerField(_("查询次数"), default=0, editable=False)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
     # What the code puts into the search index, stored on every save (knowledge.signals).
@@ -157,24 +162,24 @@ class Article(BilingualMixin, models.Model):
     related = models.ManyToManyField(
         "self", blank=True, symmetrical=False, verbose_name=_("相关文章")
     )
-    title_zh = models.CharField(_("中文标题"), max_length=160)
-    title_en = models.CharField(_("英文标题"), max_length=200)
-    summary_zh = models.TextField(_("中文摘要"))
-    summary_en = models.TextField(_("英文摘要"))
-    symptoms_zh = models.TextField(_("现象（中文，Markdown）"), blank=True)
-    symptoms_en = models.TextField(_("现象（英文，Markdown）"), blank=True)
-    cause_zh = models.TextField(_("原因（中文，Markdown）"), blank=True)
-    cause_en = models.TextField(_("原因（英文，Markdown）"), blank=True)
-    merchant_steps_zh = models.TextField(_("商户现在怎么做（中文，每行一步）"), blank=True)
-    merchant_steps_en = models.TextField(_("商户现在怎么做（英文，每行一步）"), blank=True)
-    customer_script_zh = models.TextField(_("对顾客说（中文）"), blank=True)
-    customer_script_en = models.TextField(_("对顾客说（英文）"), blank=True)
-    cardholder_steps_zh = models.TextField(_("持卡人怎么做（中文，每行一步）"), blank=True)
-    cardholder_steps_en = models.TextField(_("持卡人怎么做（英文，每行一步）"), blank=True)
-    prevention_zh = models.TextField(_("如何预防（中文，每行一条）"), blank=True)
-    prevention_en = models.TextField(_("如何预防（英文，每行一条）"), blank=True)
-    keywords_zh = models.TextField(_("中文关键词（每行一个）"), blank=True)
-    keywords_en = models.TextField(_("英文关键词（每行一个）"), blank=True)
+    title_zh = ScrubbedCharField(_("中文标题"), max_length=160)
+    title_en = ScrubbedCharField(_("英文标题"), max_length=200)
+    summary_zh = ScrubbedTextField(_("中文摘要"))
+    summary_en = ScrubbedTextField(_("英文摘要"))
+    symptoms_zh = ScrubbedTextField(_("现象（中文，Markdown）"), blank=True)
+    symptoms_en = ScrubbedTextField(_("现象（英文，Markdown）"), blank=True)
+    cause_zh = ScrubbedTextField(_("原因（中文，Markdown）"), blank=True)
+    cause_en = ScrubbedTextField(_("原因（英文，Markdown）"), blank=True)
+    merchant_steps_zh = ScrubbedTextField(_("商户现在怎么做（中文，每行一步）"), blank=True)
+    merchant_steps_en = ScrubbedTextField(_("商户现在怎么做（英文，每行一步）"), blank=True)
+    customer_script_zh = ScrubbedTextField(_("对顾客说（中文）"), blank=True)
+    customer_script_en = ScrubbedTextField(_("对顾客说（英文）"), blank=True)
+    cardholder_steps_zh = ScrubbedTextField(_("持卡人怎么做（中文，每行一步）"), blank=True)
+    cardholder_steps_en = ScrubbedTextField(_("持卡人怎么做（英文，每行一步）"), blank=True)
+    prevention_zh = ScrubbedTextField(_("如何预防（中文，每行一条）"), blank=True)
+    prevention_en = ScrubbedTextField(_("如何预防（英文，每行一条）"), blank=True)
+    keywords_zh = ScrubbedTextField(_("中文关键词（每行一个）"), blank=True)
+    keywords_en = ScrubbedTextField(_("英文关键词（每行一个）"), blank=True)
     helpful_yes = models.PositiveIntegerField(_("有帮助"), default=0, editable=False)
     helpful_no = models.PositiveIntegerField(_("没帮助"), default=0, editable=False)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -224,8 +229,8 @@ class ArticleRevision(models.Model):
         verbose_name=_("修改人"),
     )
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
-    changed_fields = models.JSONField(_("修改的字段"), default=list)
-    data = models.JSONField(_("内容快照"))
+    changed_fields = ScrubbedJSONField(_("修改的字段"), default=list)
+    data = ScrubbedJSONField(_("内容快照"))
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -242,7 +247,7 @@ class ArticleVote(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
     voter_key = models.CharField(max_length=64)
     helpful = models.BooleanField()
-    comment = models.TextField(blank=True, max_length=1000)
+    comment = ScrubbedTextField(blank=True, max_length=1000)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -293,10 +298,10 @@ class Announcement(BilingualMixin, models.Model):
     bank_role = models.CharField(
         _("银行角色"), max_length=10, choices=BankRole.choices, default=BankRole.ACQUIRER
     )
-    title_zh = models.CharField(_("中文标题"), max_length=160)
-    title_en = models.CharField(_("英文标题"), max_length=200)
-    body_zh = models.TextField(_("中文正文（Markdown）"), blank=True)
-    body_en = models.TextField(_("英文正文（Markdown）"), blank=True)
+    title_zh = ScrubbedCharField(_("中文标题"), max_length=160)
+    title_en = ScrubbedCharField(_("英文标题"), max_length=200)
+    body_zh = ScrubbedTextField(_("中文正文（Markdown）"), blank=True)
+    body_en = ScrubbedTextField(_("英文正文（Markdown）"), blank=True)
     severity = models.CharField(
         _("级别"), max_length=10, choices=Severity.choices, default=Severity.WARNING
     )
@@ -370,7 +375,7 @@ class SearchTerm(models.Model):
     Rows are only ever added; a term no document uses any more is simply not indexed.
     """
 
-    text = models.TextField(unique=True)
+    text = ScrubbedTextField(unique=True)
 
     def __str__(self):
         return self.text

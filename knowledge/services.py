@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -17,8 +16,7 @@ from diagnosis.core.cards import scrub_text
 from knowledge.loading import ARTICLE_FIELDS, LANG_KEYS, article_snapshot
 from knowledge.models import Article, ArticleRevision, ArticleVote, Category, ResponseCode
 
-VOTE_RATE_LIMIT = 20  # votes per IP address …
-VOTE_RATE_WINDOW = 60 * 60  # … per hour
+VOTE_RATE_LIMIT = 20  # votes per IP address an hour, unless VOTE_RATE says otherwise
 
 
 # --- revisions -------------------------------------------------------------------------------
@@ -127,23 +125,21 @@ def voter_key(*, user=None, visitor_id: str = "") -> str:
     return _hash(f"visitor:{visitor_id}")
 
 
-def client_ip(request) -> str:
-    # Behind a proxy REMOTE_ADDR is the proxy; the proxy must then set it (e.g. gunicorn's
-    # --forwarded-allow-ips). X-Forwarded-For is not trusted here: clients can forge it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def vote_rate_limited(request) -> bool:
+    """True when the visitor's address has used up its votes (VOTE_RATE, default 20 an hour),
+    counted on the shared rate-limit cache (diagnosis.core.ratelimits)."""
+    from diagnosis.core.ratelimits import RateLimited, address_key, check_rate, rate_setting
 
-
-def vote_rate_limited(*, ip: str) -> bool:
-    """True when this IP address has used up its votes for the current window."""
-    key = f"knowledge:vote-rate:{_hash(ip)[:32]}"
-    if cache.add(key, 1, VOTE_RATE_WINDOW):
-        return False
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, VOTE_RATE_WINDOW)
-        return False
-    return count > VOTE_RATE_LIMIT
+        check_rate(
+            request,
+            group="knowledge-vote",
+            key=address_key(request),
+            rate=rate_setting("VOTE_RATE", f"{VOTE_RATE_LIMIT}/h"),
+        )
+    except RateLimited:
+        return True
+    return False
 
 
 @dataclass

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
+from diagnosis.core.scrubbed_fields import scrub_instance
 from knowledge import search
 from knowledge.search import analysis
 
@@ -51,6 +52,7 @@ def _analysis_of(sender):
 def analyse_before_save(sender, instance, raw=False, update_fields=None, **kwargs):
     """A whole-row save stores the row's search analysis with it (no extra query)."""
     if not raw and update_fields is None:
+        scrub_instance(instance)  # the analysis reads the texts as they will be stored
         instance.search_terms = _analysis_of(sender)[1](instance)
 
 
@@ -61,6 +63,7 @@ def analyse_after_partial_save(sender, instance, raw=False, update_fields=None, 
         return
     sources, blob_of = _analysis_of(sender)
     if sources & set(update_fields):
+        scrub_instance(instance)
         instance.search_terms = blob_of(instance)
         sender.objects.filter(pk=instance.pk).update(search_terms=instance.search_terms)
 

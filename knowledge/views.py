@@ -226,7 +226,7 @@ def article_vote(request, slug):
     if new_visitor:
         key = services.voter_key(visitor_id=new_visitor)
     status = 200
-    if services.vote_rate_limited(ip=services.client_ip(request)):
+    if services.vote_rate_limited(request):
         state, status = "limited", 429
     elif not form.is_valid():
         state, status = "invalid", 400

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.core.cache import cache
 from hypothesis import HealthCheck, settings
@@ -9,6 +11,13 @@ settings.register_profile(
     "declinedesk", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("declinedesk")
+# The property-based proof of card masking (tests/security/test_card_scrub_property.py) runs at
+# least 500 examples everywhere, CI included; it stays within a few seconds.
+settings.register_profile(
+    "card_proof",
+    parent=settings.get_profile("declinedesk"),
+    max_examples=int(os.environ.get("CARD_PROOF_EXAMPLES", "600")),
+)
 
 
 @pytest.fixture(autouse=True)

@@ -54,11 +54,17 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "ninja",  # the API docs page's template and static files (no CDN)
+    "axes",
+    "django_ratelimit",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "diagnosis",
     "knowledge",
 ]
 
 MIDDLEWARE = [
+    "diagnosis.core.middleware.DebugEchoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "diagnosis.core.middleware.DatabaseUnavailableMiddleware",
@@ -70,12 +76,17 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "diagnosis.core.ratelimits.RateLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: its redirects (and a 503 if the database is down) get every header above.
+    "diagnosis.accounts.two_factor.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+# Django's debug pages and error mails with card numbers masked (diagnosis/core/middleware.py).
+DEFAULT_EXCEPTION_REPORTER = "diagnosis.core.middleware.SafeExceptionReporter"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -111,6 +122,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+RATELIMIT_TABLE = "declinedesk_ratelimit"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -118,10 +130,20 @@ if REDIS_URL:
             "BACKEND": "config.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "declinedesk",
-        }
+        },
+        "ratelimit": {
+            "BACKEND": "config.cache_backends.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "declinedesk-rl",
+        },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # Rate-limit counters must be shared by every process and must not be evicted by page
+        # caching: a database table (diagnosis.models.RateCounter) when there is no Redis.
+        "ratelimit": {"BACKEND": "config.cache_backends.CounterCache", "LOCATION": RATELIMIT_TABLE},
+    }
 
 AUTH_USER_MODEL = "diagnosis.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -129,6 +151,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes: refuses locked-out attempts before the password is checked (throttle.py).
+    "diagnosis.accounts.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "knowledge:home"
@@ -204,6 +231,43 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
 # Code look-ups are written to the database in batches of this many (knowledge/services.py).
 KNOWLEDGE_LOOKUP_BATCH = int(os.environ.get("KNOWLEDGE_LOOKUP_BATCH", "50"))
 
+# Sign-in protection (diagnosis/accounts/throttle.py, README "Security").
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted for the client address
+# (login throttling, rate limits): how many, and/or which (addresses or prefixes).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+AXES_HANDLER = "diagnosis.accounts.throttle.LoginAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = "diagnosis.accounts.throttle.failure_limit"
+AXES_COOLOFF_TIME = "diagnosis.accounts.throttle.cool_off_time"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "diagnosis.accounts.throttle.axes_client_ip"
+AXES_USERNAME_CALLABLE = "diagnosis.accounts.throttle.axes_username"
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "ip_address", "email"]
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username USER` (README)
+# Rate limits (django-ratelimit on the "ratelimit" cache; diagnosis/core/ratelimits.py):
+# "<count>/<s|m|h|d>", empty to turn one off.
+RATELIMIT_USE_CACHE = "ratelimit"
+TICKET_CREATE_RATE = os.environ.get("TICKET_CREATE_RATE", "30/m")  # per merchant, per token
+PASSWORD_RESET_RATE = os.environ.get("PASSWORD_RESET_RATE", "5/h")  # per address, per account
+VOTE_RATE = os.environ.get("VOTE_RATE", "20/h")  # per address
+# API tokens expire this many days after they were created.
+API_TOKEN_EXPIRY_DAYS = int(os.environ.get("API_TOKEN_EXPIRY_DAYS", "365"))
+# Two-factor sign-in (django-otp; diagnosis/accounts/two_factor.py): required for staff.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "DeclineDesk")
+OTP_TOTP_THROTTLE_FACTOR = 1  # each failed code doubles the wait (1 s, 2 s, 4 s, …)
+OTP_STATIC_THROTTLE_FACTOR = 1
+TWO_FACTOR_PENDING_SECONDS = 10 * 60  # time to enter the code after the password
+SILENCED_SYSTEM_CHECKS = [
+    "axes.W002",  # no AxesMiddleware: the login form itself shows the lockout message
+    "django_ratelimit.W001",  # our shared caches: Redis (Django's backend) or atomic DB table
+]
+
 # Security. Every header below is on in production; DEBUG keeps plain HTTP usable locally.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -237,17 +301,28 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_cards": {"()": "diagnosis.core.cards.CardNumberLogFilter"}},
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"}},
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+        "server": {"format": "[{asctime}] {message}", "style": "{"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["mask_cards"],
             "formatter": "plain",
         },
+        # runserver's request log ("GET /search/?q=… 200"): masked after URL-decoding.
+        "server": {
+            "class": "logging.StreamHandler",
+            "filters": ["mask_cards"],
+            "formatter": "server",
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "jieba": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }

@@ -6,7 +6,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-fo
 os.environ["DEBUG"] = "0"
 
 from .base import *  # noqa: E402, F403
-from .base import STORAGES  # noqa: E402
+from .base import RATELIMIT_TABLE, STORAGES  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,8 +17,14 @@ STORAGES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {"BACKEND": "config.cache_backends.CounterCache", "LOCATION": RATELIMIT_TABLE},
+}
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 SECURE_SSL_REDIRECT = False
 KNOWLEDGE_LOOKUP_BATCH = 1  # tests read the counter right after a page view
+# Tests post many tickets and resets in a row; the rate-limit tests set their own small limits.
+TICKET_CREATE_RATE = "1000/m"
+PASSWORD_RESET_RATE = "1000/h"

@@ -1,10 +1,15 @@
-"""Admin pages for users, banks, merchants and terminals; the admin login is throttled."""
+"""Admin pages for users, banks, merchants and terminals. The admin signs in through the site's
+login (throttled, with the second factor staff must pass)."""
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.views import redirect_to_login
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from diagnosis.accounts.forms import AdminLoginForm
+from diagnosis.accounts import two_factor
 from diagnosis.models import Bank, Merchant, Terminal, User
 
 
@@ -45,5 +50,26 @@ class TerminalAdmin(admin.ModelAdmin):
     autocomplete_fields = ("merchant",)
 
 
-# The admin's login is throttled like the site's (diagnosis/accounts/throttle.py).
-admin.site.login_form = AdminLoginForm
+def admin_login(request, extra_context=None):
+    """/admin/login/ is the site's login: password (throttled), then the second factor."""
+    next_url = request.GET.get(REDIRECT_FIELD_NAME) or request.POST.get(REDIRECT_FIELD_NAME)
+    return redirect_to_login(next_url or "/admin/")
+
+
+_has_permission = admin.site.has_permission
+
+
+def admin_has_permission(request):
+    """Staff only, and only after the second factor (the gate middleware redirects first)."""
+    return _has_permission(request) and two_factor.is_verified(request)
+
+
+admin.site.login = admin_login
+admin.site.has_permission = admin_has_permission
+
+
+# Second-factor devices are managed on the account pages and reset with
+# `manage.py reset_two_factor`; their admin pages would show authenticator secrets.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

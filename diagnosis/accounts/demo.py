@@ -100,3 +100,29 @@ def seed_accounts() -> list[tuple[str, str, bool]]:
                 user.groups.add(Group.objects.get(name=group_name))
         result.append((username, DEMO_PASSWORD, created))
     return result
+
+
+def seed_two_factor() -> list[tuple[str, str, str]]:
+    """DEBUG only: every demo account that must use a second factor gets an authenticator (once;
+    its secret is printed by seed_demo at every run) and recovery codes, topped up to ten when
+    fewer than three are left. Returns (username, authenticator secret, one unused recovery
+    code) per such account."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from diagnosis.accounts import two_factor
+
+    result = []
+    for username, *_rest in ACCOUNTS:
+        user = User.objects.filter(username=username).first()
+        if user is None or not two_factor.is_required(user):
+            continue
+        device = two_factor.confirmed_totp(user)
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=two_factor.TOTP_NAME)
+        recovery = StaticDevice.objects.filter(user=user, name=two_factor.RECOVERY_NAME).first()
+        if recovery is None or recovery.token_set.count() < 3:
+            two_factor.new_recovery_codes(user)
+        code = StaticToken.objects.filter(device__user=user).order_by("pk").first()
+        result.append((username, two_factor.secret_text(device), code.token))
+    return result

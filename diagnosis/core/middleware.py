@@ -3,7 +3,12 @@
 - CardNumberURLMiddleware: a full card number typed into a URL (search box, query string, a path
   segment) is masked before any view, template, log line or redirect can echo it: the request is
   answered with a redirect to the same URL with the number masked (first 6 + last 4). NUL
-  characters are dropped from URLs the same way (PostgreSQL text cannot hold them).
+  characters are dropped from URLs the same way (PostgreSQL text cannot hold them). No value is
+  exempt for looking like "a number" (pagination cursors are written in letters); only a
+  15-digit MID in the MID filter is left as it is.
+- DebugEchoMiddleware + SafeExceptionReporter: with DEBUG on, Django's technical error pages
+  (500, the 400 of a bad Host header, 404) quote the request; card numbers in them are masked
+  (also URL-encoded ones) and API tokens hidden.
 - DatabaseUnavailableMiddleware: when the database cannot be reached, every page answers a
   bilingual 503 page (JSON for the API) instead of a 500; nothing half-done is kept because
   writes run in transactions. The next request simply tries again: no restart needed.
@@ -15,11 +20,13 @@ import logging
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.template.loader import render_to_string
+from django.views.debug import ExceptionReporter
 
-from diagnosis.core.cards import scrub_text
+from diagnosis.core.cards import scrub_echo, scrub_text
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +58,8 @@ class CardNumberURLMiddleware:
         pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
         clean_path = _clean(path)
         clean_pairs = [
-            (_clean(key), value if DECIMAL.match(value) else _clean(value)) for key, value in pairs
+            (_clean(key), value if key in MID_PARAMS and MID.match(value) else _clean(value))
+            for key, value in pairs
         ]
         if clean_path == path and clean_pairs == pairs:
             return None
@@ -59,9 +67,9 @@ class CardNumberURLMiddleware:
 
 
 SAFE = "/:@!$&'()*+,;=-._~"
-# A whole value like "1764100000123456.42" is a number with a decimal point, never a card
-# number: left alone. (Keyset cursors, diagnosis/core/pagination.py, are base64 text.)
-DECIMAL = re.compile(r"^\d+\.\d+$")
+# The desk's MID filter: a MID (15 ASCII digits) there is a MID, never masked in its own field.
+MID_PARAMS = {"merchant", "mid"}
+MID = re.compile(r"^[0-9]{15}$")
 
 
 def _clean(text: str) -> str:
@@ -127,3 +135,41 @@ def server_error(request, template_name="500.html"):
     if isinstance(sys.exc_info()[1], DB_ERRORS):
         return database_unavailable_response(request)
     return default_server_error(request, template_name)
+
+
+class SafeExceptionReporter(ExceptionReporter):
+    """DEFAULT_EXCEPTION_REPORTER: the technical 500 page (DEBUG), the 400 page of a bad Host
+    header and error e-mails with card numbers masked and API tokens hidden."""
+
+    def get_traceback_html(self):
+        return scrub_echo(str(super().get_traceback_html()))
+
+    def get_traceback_text(self):
+        return scrub_echo(str(super().get_traceback_text()))
+
+
+ECHO_TYPES = ("text/html", "text/plain", "application/json")
+
+
+class DebugEchoMiddleware:
+    """Outermost. With DEBUG on, error pages that quote the request (Django's technical 404 lists
+    the path; a 400/500 page the headers) are masked before they leave. Off in production,
+    where error pages are our own templates and quote nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code >= 400
+            and not getattr(response, "streaming", False)
+            and response.get("Content-Type", "").startswith(ECHO_TYPES)
+        ):
+            charset = response.charset or "utf-8"
+            body = response.content.decode(charset, "replace")
+            masked = scrub_echo(body)
+            if masked != body:
+                response.content = masked.encode(charset)
+        return response

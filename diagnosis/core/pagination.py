@@ -12,13 +12,12 @@ counts the whole table: a caller that shows a total asks for a capped count (`CO
 most `count_cap + 1` rows, shown as "1,000+" beyond the cap), one more query.
 
 The sort order is a tuple of `SortKey`s whose last key is the primary key, so the order is
-total. Cursors are opaque URL-safe strings (base64 of the row's sort values as JSON); a broken or
-forged cursor is treated as "first page" rather than an error, and can only move within the rows
-the caller was already allowed to see.
+total. Cursors are opaque strings of letters only (the row's sort values as JSON, each byte
+written as two letters a–p), so no URL ever carries a digit run that could be mistaken for a card
+number; a broken or forged cursor is treated as "first page" rather than an error, and can only
+move within the rows the caller was already allowed to see.
 """
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +27,9 @@ from django.utils import timezone
 
 MAX_PER_PAGE = 100
 MAX_CURSOR_LENGTH = 400
+LETTERS = "abcdefghijklmnop"  # one letter per hex digit: no digits in a URL
+_TO_LETTERS = str.maketrans("0123456789abcdef", LETTERS)
+_FROM_LETTERS = str.maketrans(LETTERS, "0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ NEWEST_FIRST = (SortKey("created_at", descending=True), SortKey("id", True, inte
 def encode_cursor(values) -> str:
     data = [v.isoformat() if isinstance(v, datetime) else v for v in values]
     raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return raw.hex().translate(_TO_LETTERS)
 
 
 def _decode_value(key: SortKey, value):
@@ -71,10 +73,11 @@ def decode_cursor(token, keys) -> list | None:
     """The cursor's values, or None when the token is not one of ours (then: first page)."""
     if not token or not isinstance(token, str) or len(token) > MAX_CURSOR_LENGTH:
         return None
+    if token.strip(LETTERS):
+        return None
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
+        data = json.loads(bytes.fromhex(token.translate(_FROM_LETTERS)))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(data, list) or len(data) != len(keys):
         return None

@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core.cards import scrub_text
-from diagnosis.core.validators import response_code_validator
+from diagnosis.core.forms import CardSafeFormMixin
+from diagnosis.core.validators import response_code_validator, validate_filter_date
 from diagnosis.desk.selectors import SORTS, desk_acquirers, desk_agents
 from diagnosis.models import Ticket
 from diagnosis.tickets import workflow
@@ -26,36 +27,15 @@ SORT_CHOICES = [(name, SORT_LABELS[name]) for name in SORTS]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ScrubbedDataMixin:
-    """Masks card numbers in the submitted free text itself, so that a form re-displayed with
-    errors never echoes a full card number back (cleaned values are scrubbed as well)."""
-
-    scrub_fields: tuple[str, ...] = ()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._scrub_bound_data()
-
-    def _scrub_bound_data(self):
-        if not self.is_bound or not self.scrub_fields:
-            return
-        data = self.data.copy()
-        for name in self.scrub_fields:
-            if hasattr(data, "getlist"):
-                if name in data:
-                    data.setlist(name, [self._scrub_value(name, v) for v in data.getlist(name)])
-            elif isinstance(data.get(name), str):
-                data[name] = self._scrub_value(name, data[name])
-        self.data = data
-
-    def _scrub_value(self, name, value):
-        return scrub_text(value)
-
-
 def scrub_filter_value(name, value):
-    if name == "merchant" and value.strip().isdigit() and len(value.strip()) == 15:
-        return value  # a well-formed MID is a filter value, not a card number
+    if name == "merchant" and is_mid(value):
+        return value  # a well-formed MID in the MID filter is a MID, not a card number
     return scrub_text(value)
+
+
+def is_mid(value: str) -> bool:
+    value = value.strip()
+    return len(value) == 15 and value.isascii() and value.isdigit()
 
 
 def agent_label(user) -> str:
@@ -73,10 +53,8 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return obj.name  # in the active language (Category.__str__ is the Chinese admin label)
 
 
-class QueueFilterForm(ScrubbedDataMixin, forms.Form):
+class QueueFilterForm(CardSafeFormMixin, forms.Form):
     """GET filters of the queue. Invalid values are reported and ignored, never a 500."""
-
-    scrub_fields = ("q", "merchant", "tid")
 
     q = forms.CharField(
         label=_("工单号或参考号"),
@@ -107,8 +85,12 @@ class QueueFilterForm(ScrubbedDataMixin, forms.Form):
     tid = forms.CharField(label=_("终端号（TID）"), required=False, max_length=8)
     assignee = forms.ChoiceField(label=_("处理人"), required=False)
     overdue = forms.BooleanField(label=_("只看已超时"), required=False)
-    date_from = forms.DateField(label=_("提交日期从"), required=False, widget=DATE_WIDGET)
-    date_to = forms.DateField(label=_("提交日期到"), required=False, widget=DATE_WIDGET)
+    date_from = forms.DateField(
+        label=_("提交日期从"), required=False, widget=DATE_WIDGET, validators=[validate_filter_date]
+    )
+    date_to = forms.DateField(
+        label=_("提交日期到"), required=False, widget=DATE_WIDGET, validators=[validate_filter_date]
+    )
     sort = forms.ChoiceField(label=_("排序"), choices=SORT_CHOICES, required=False)
 
     def __init__(self, *args, agents=None, **kwargs):
@@ -125,7 +107,7 @@ class QueueFilterForm(ScrubbedDataMixin, forms.Form):
             *[(str(a.pk), agent_label(a)) for a in agents],
         ]
 
-    def _scrub_value(self, name, value):
+    def scrub_value(self, name, value):
         return scrub_filter_value(name, value)
 
     @classmethod
@@ -133,7 +115,7 @@ class QueueFilterForm(ScrubbedDataMixin, forms.Form):
         """A copy of the GET data with card numbers masked, or None when nothing changed."""
         changed = False
         clean = data.copy()
-        for name in cls.scrub_fields:
+        for name in list(data):
             values = data.getlist(name)
             masked = [scrub_filter_value(name, v) for v in values]
             if masked != values:
@@ -171,10 +153,8 @@ class QueueFilterForm(ScrubbedDataMixin, forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", False)}
 
 
-class BulkActionForm(ScrubbedDataMixin, forms.Form):
+class BulkActionForm(CardSafeFormMixin, forms.Form):
     """Bulk assign / bulk status change on the tickets ticked in the queue."""
-
-    scrub_fields = ("note",)
 
     ACTION_ASSIGN = "assign"
     ACTION_STATUS = "status"
@@ -227,10 +207,8 @@ class BulkActionForm(ScrubbedDataMixin, forms.Form):
         return None if value in ("", "none", None) else self.agents[value]
 
 
-class _AgentTextForm(ScrubbedDataMixin, forms.Form):
+class _AgentTextForm(CardSafeFormMixin, forms.Form):
     """One required text ("body") written by an agent: scrubbed of card numbers, not blank."""
-
-    scrub_fields = ("body",)
 
     def clean_body(self):
         body = scrub_text(self.cleaned_data["body"]).strip()
@@ -270,9 +248,7 @@ class AgentNoteForm(_AgentTextForm):
         super().__init__(*args, **kwargs)
 
 
-class StatusForm(ScrubbedDataMixin, forms.Form):
-    scrub_fields = ("note",)
-
+class StatusForm(CardSafeFormMixin, forms.Form):
     status = forms.ChoiceField(label=_("新状态"))
     note = forms.CharField(
         label=_("说明（可选，商户可见）"),

@@ -69,9 +69,9 @@ def queue(request):
         before=request.GET.get("before", ""),
     )
     query = _queue_query(request.GET)
-    faulty = terminal_health.flagged_tids([t.tid for t in page.items]) if page.items else {}
+    faulty = terminal_health.flagged_for_tickets(page.items) if page.items else {}
     for ticket in page.items:
-        ticket.faulty_terminal = ticket.tid in faulty
+        ticket.faulty_terminal = terminal_health.is_flagged(ticket, faulty)
     rows = cached_rows(
         "diagnosis/_desk_row.html",
         page.items,

@@ -21,7 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from diagnosis.core.cards import CARD_RUN, SEPARATORS, mask_card_field, mask_digits, scrub_text
+from diagnosis.core.cards import DIGIT_CHAR, mask_card_field, scrub_text
 
 CSV_BOM = "\ufeff"
 BEIJING = ZoneInfo("Asia/Shanghai")  # banks in China work in Beijing time, whatever TIME_ZONE is
@@ -56,10 +56,8 @@ def safe_card(value: str) -> str:
     try:
         return mask_card_field(value)
     except ValidationError:  # a bad stored value must neither leak nor fail the export
-        digits = SEPARATORS.sub("", value)
-        if digits.isdigit() and len(digits) >= 10:
-            return mask_digits(digits)
-        return CARD_RUN.sub(lambda m: "*" * len(m.group(0)), value)
+        # Last 4 digits at most: whatever it is, it is not a valid masked card.
+        return DIGIT_CHAR.sub("*", scrub_text(value)[:-4]) + scrub_text(value)[-4:]
 
 
 def safe_text(value: str) -> str:

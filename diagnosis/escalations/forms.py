@@ -4,14 +4,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core.cards import scrub_text
-from diagnosis.desk.forms import AcquirerChoiceField, ScrubbedDataMixin
+from diagnosis.core.forms import CardSafeFormMixin
+from diagnosis.desk.forms import AcquirerChoiceField
 from diagnosis.desk.selectors import desk_acquirers
 from diagnosis.models import EscalationBatch
 
 
-class EscalationCreateForm(ScrubbedDataMixin, forms.Form):
-    scrub_fields = ("note",)
-
+class EscalationCreateForm(CardSafeFormMixin, forms.Form):
     tickets = forms.MultipleChoiceField(
         label=_("工单"), error_messages={"required": _("请先勾选至少一张工单。")}
     )
@@ -31,9 +30,7 @@ class EscalationCreateForm(ScrubbedDataMixin, forms.Form):
         return scrub_text(self.cleaned_data["note"]).strip()
 
 
-class BankReferenceForm(ScrubbedDataMixin, forms.Form):
-    scrub_fields = ("reference",)
-
+class BankReferenceForm(CardSafeFormMixin, forms.Form):
     reference = forms.CharField(label=_("银行受理号"), required=False, max_length=60)
 
     def clean_reference(self):

@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.validators import validate_filter_date
 from diagnosis.insight.aggregates import InsightFilters
 from diagnosis.models import Bank, Incident
 
@@ -15,10 +16,16 @@ MAX_HOUR_DAYS = 14
 
 class InsightFilterForm(forms.Form):
     date_from = forms.DateField(
-        label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("开始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_filter_date],
     )
     date_to = forms.DateField(
-        label=_("结束日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("结束日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_filter_date],
     )
     acquirer = forms.ModelChoiceField(
         label=_("收单行"),

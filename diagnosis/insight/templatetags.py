@@ -10,8 +10,9 @@ register = template.Library()
 
 @register.simple_tag
 def flagged_terminals(tickets):
-    """{tid: distinct cards} of the terminals among `tickets` that look faulty (one query)."""
-    return terminal_health.flagged_tids([t.tid for t in tickets])
+    """{(merchant id, tid): distinct cards} of the terminals among `tickets` that look faulty
+    (one query; per merchant + TID)."""
+    return terminal_health.flagged_for_tickets(tickets)
 
 
 @register.simple_tag

@@ -171,13 +171,14 @@ def _detail_context(request, incident, **forms):
         before=request.GET.get("before", ""),
         per_page=50,
     )
-    flagged = terminal_health.flagged_tids([t.tid for t in page.items])
+    flagged = terminal_health.flagged_for_tickets(page.items)
+    for ticket in page.items:
+        ticket.faulty_terminal = terminal_health.is_flagged(ticket, flagged)
     statuses = services.incident_allowed_statuses(incident)
     return {
         "incident": incident,
         "tickets": page.items,
         "page": page,
-        "faulty_tids": flagged,
         "ticket_count": incident.tickets.count(),
         "status_choices": [(s, Incident.Status(s).label) for s in statuses],
         "link_form": forms.get("link_form") or IncidentLinkForm(),

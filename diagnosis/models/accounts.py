@@ -5,10 +5,12 @@
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.scrubbed_fields import ScrubbedCharField, ScrubbedEmailField
 from diagnosis.core.validators import mid_validator, tid_validator
 
 
@@ -16,10 +18,10 @@ class Bank(models.Model):
     """An acquirer (收单行) or issuer (发卡行): escalations and announcements name one."""
 
     code = models.SlugField(_("代码"), max_length=32, unique=True)
-    name_zh = models.CharField(_("中文名称"), max_length=100)
-    name_en = models.CharField(_("英文名称"), max_length=100)
+    name_zh = ScrubbedCharField(_("中文名称"), max_length=100)
+    name_en = ScrubbedCharField(_("英文名称"), max_length=100)
     is_acquirer = models.BooleanField(_("是收单机构"), default=True)
-    escalation_email = models.EmailField(_("升级联系邮箱"), blank=True)
+    escalation_email = ScrubbedEmailField(_("升级联系邮箱"), blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -35,7 +37,7 @@ class Bank(models.Model):
 
 
 class Merchant(models.Model):
-    name = models.CharField(_("商户名称"), max_length=120)
+    name = ScrubbedCharField(_("商户名称"), max_length=120)
     mid = models.CharField(
         _("商户号（MID）"), max_length=15, unique=True, validators=[mid_validator]
     )
@@ -60,8 +62,8 @@ class Terminal(models.Model):
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, related_name="terminals", verbose_name=_("商户")
     )
-    model = models.CharField(_("终端型号"), max_length=60, blank=True)
-    location = models.CharField(_("安装位置"), max_length=120, blank=True)
+    model = ScrubbedCharField(_("终端型号"), max_length=60, blank=True)
+    location = ScrubbedCharField(_("安装位置"), max_length=120, blank=True)
 
     class Meta:
         ordering = ["tid"]
@@ -73,7 +75,23 @@ class Terminal(models.Model):
 
 
 class User(AbstractUser):
-    """A DeclineDesk account. Merchant users belong to exactly one merchant; staff to none."""
+    """A DeclineDesk account. Merchant users belong to exactly one merchant; staff to none.
+
+    The name fields are AbstractUser's, with card numbers scrubbed at the storage boundary.
+    Changing the password revokes the user's API tokens (save()).
+    """
+
+    username = ScrubbedCharField(
+        _("username"),
+        max_length=150,
+        unique=True,
+        help_text=_("Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."),
+        validators=[UnicodeUsernameValidator()],
+        error_messages={"unique": _("A user with that username already exists.")},
+    )
+    first_name = ScrubbedCharField(_("first name"), max_length=150, blank=True)
+    last_name = ScrubbedCharField(_("last name"), max_length=150, blank=True)
+    email = ScrubbedEmailField(_("email address"), blank=True)
 
     merchant = models.ForeignKey(
         Merchant,
@@ -95,3 +113,11 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+
+    def save(self, *args, **kwargs):
+        password_changed = self._password is not None  # set_password() was called
+        super().save(*args, **kwargs)
+        if password_changed:
+            from diagnosis.tickets.api_tokens import api_tokens_revoke_all
+
+            api_tokens_revoke_all(user=self, reason="password_changed")

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.scrubbed_fields import ScrubbedCharField, ScrubbedJSONField
+
 __all__ = ["AuditEvent", "AuditLogIsAppendOnly"]
 
 
@@ -38,13 +40,13 @@ class AuditEvent(models.Model):
         null=True,
         related_name="+",
     )
-    actor_name = models.CharField(_("操作人账号"), max_length=150, blank=True)
+    actor_name = ScrubbedCharField(_("操作人账号"), max_length=150, blank=True)
     role = models.CharField(_("角色"), max_length=20, blank=True)
     action = models.CharField(_("操作"), max_length=40, db_index=True)
     object_type = models.CharField(_("对象类型"), max_length=60, blank=True)
     object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
-    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
-    details = models.JSONField(_("详情"), default=dict, blank=True)
+    object_repr = ScrubbedCharField(_("对象"), max_length=200, blank=True)
+    details = ScrubbedJSONField(_("详情"), default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.scrubbed_fields import ScrubbedCharField
+
 __all__ = [
     "Incident",
     "InsightDurationRollup",
@@ -128,7 +130,7 @@ class InsightTicketRollup(models.Model):
     acquirer = _rollup_fk("diagnosis.Bank")
     response_code = models.CharField(max_length=2, blank=True)
     category = _rollup_fk("knowledge.Category", null=True, blank=True)
-    terminal_model = models.CharField(max_length=60, blank=True)
+    terminal_model = ScrubbedCharField(max_length=60, blank=True)
     tickets = models.IntegerField(default=0)
 
     class Meta:

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.scrubbed_fields import ScrubbedCharField, ScrubbedTextField
+
 __all__ = [
     "ApiToken",
     "Attachment",
@@ -86,7 +88,7 @@ class Ticket(models.Model):
     transaction_time = models.DateTimeField(_("交易时间"))
     amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("币种"), max_length=3, default="CNY")
-    card_masked = models.CharField(_("卡号（已遮蔽）"), max_length=19, blank=True)
+    card_masked = ScrubbedCharField(_("卡号（已遮蔽）"), max_length=19, blank=True)
     card_type = models.CharField(
         _("卡类型"), max_length=8, choices=CardType.choices, default=CardType.UNKNOWN
     )
@@ -102,8 +104,8 @@ class Ticket(models.Model):
     rrn = models.CharField(_("参考号（RRN）"), max_length=12, blank=True)
     trace_number = models.CharField(_("凭证号"), max_length=6, blank=True)
     batch_number = models.CharField(_("批次号"), max_length=6, blank=True)
-    description = models.TextField(_("情况说明"), blank=True, max_length=4000)
-    wizard_summary = models.TextField(_("排查向导记录"), blank=True, max_length=4000)
+    description = ScrubbedTextField(_("情况说明"), blank=True, max_length=4000)
+    wizard_summary = ScrubbedTextField(_("排查向导记录"), blank=True, max_length=4000)
     status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.NEW)
     priority = models.CharField(
         _("优先级"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
@@ -201,9 +203,9 @@ class TicketEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     is_internal = models.BooleanField(default=False)
-    body = models.TextField(blank=True, max_length=4000)
-    old_value = models.CharField(max_length=64, blank=True)
-    new_value = models.CharField(max_length=64, blank=True)
+    body = ScrubbedTextField(blank=True, max_length=4000)
+    old_value = ScrubbedCharField(max_length=64, blank=True)
+    new_value = ScrubbedCharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -225,7 +227,7 @@ class Attachment(models.Model):
         TicketEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
     )
     file = models.FileField(upload_to=attachment_path, max_length=200)
-    original_name = models.CharField(max_length=200)
+    original_name = ScrubbedCharField(max_length=200)
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     uploaded_by = models.ForeignKey(
@@ -241,23 +243,44 @@ class Attachment(models.Model):
 
 
 class ApiToken(models.Model):
-    """A merchant user's API token: only a SHA-256 hash is stored; the token is shown once."""
+    """A merchant user's API token: only a SHA-256 hash is stored; the token is shown once.
+
+    It stops working when it expires (API_TOKEN_EXPIRY_DAYS after creation), when its owner
+    revokes it, and when the owner's password changes (diagnosis.models.User.save()).
+    """
+
+    class RevokedReason(models.TextChoices):
+        OWNER = "owner", _("已手动停用")
+        PASSWORD_CHANGED = "password_changed", _("修改密码后自动停用")
+        ADMIN = "admin", _("管理员停用")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(_("名称"), max_length=60, blank=True)
+    name = ScrubbedCharField(_("名称"), max_length=60, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(
+        max_length=20, choices=RevokedReason.choices, blank=True, default=""
+    )
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.prefix}…"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
 
 
 class EscalationBatch(models.Model):
@@ -274,7 +297,7 @@ class EscalationBatch(models.Model):
         "diagnosis.Bank", on_delete=models.PROTECT, related_name="escalations"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    note = models.TextField(blank=True, max_length=4000)
+    note = ScrubbedTextField(blank=True, max_length=4000)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -293,7 +316,7 @@ class EscalationBatch(models.Model):
 class EscalationItem(models.Model):
     batch = models.ForeignKey(EscalationBatch, on_delete=models.CASCADE, related_name="items")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalation_items")
-    bank_reference = models.CharField(_("银行受理号"), max_length=60, blank=True)
+    bank_reference = ScrubbedCharField(_("银行受理号"), max_length=60, blank=True)
 
     class Meta:
         ordering = ["pk"]

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from diagnosis.core.scrubbed_fields import ScrubbedCharField, ScrubbedJSONField, ScrubbedTextField
+
 __all__ = [
     "WizardCause",
     "WizardCodeRoute",
@@ -51,10 +53,10 @@ class WizardQuestion(models.Model):
     is_start = models.BooleanField(
         _("第一个问题"), default=False, help_text=_("整个向导从这个问题开始，只能有一个。")
     )
-    text_zh = models.CharField(_("问题（中文）"), max_length=300)
-    text_en = models.CharField(_("问题（英文）"), max_length=300)
-    help_zh = models.TextField(_("提示（中文）"), blank=True, max_length=1000)
-    help_en = models.TextField(_("提示（英文）"), blank=True, max_length=1000)
+    text_zh = ScrubbedCharField(_("问题（中文）"), max_length=300)
+    text_en = ScrubbedCharField(_("问题（英文）"), max_length=300)
+    help_zh = ScrubbedTextField(_("提示（中文）"), blank=True, max_length=1000)
+    help_en = ScrubbedTextField(_("提示（英文）"), blank=True, max_length=1000)
     position = models.PositiveSmallIntegerField(_("顺序"), default=0)
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -111,17 +113,17 @@ class WizardOutcome(models.Model):
             "结论，结论页会把它排在最前面。"
         ),
     )
-    title_zh = models.CharField(_("标题（中文）"), max_length=200)
-    title_en = models.CharField(_("标题（英文）"), max_length=200)
-    summary_zh = models.TextField(_("摘要（中文）"), max_length=2000)
-    summary_en = models.TextField(_("摘要（英文）"), max_length=2000)
+    title_zh = ScrubbedCharField(_("标题（中文）"), max_length=200)
+    title_en = ScrubbedCharField(_("标题（英文）"), max_length=200)
+    summary_zh = ScrubbedTextField(_("摘要（中文）"), max_length=2000)
+    summary_en = ScrubbedTextField(_("摘要（英文）"), max_length=2000)
     who_acts = models.CharField(_("由谁处理"), max_length=12, choices=WhoActs.choices, blank=True)
-    who_acts_note_zh = models.TextField(_("由谁处理：说明（中文）"), blank=True, max_length=500)
-    who_acts_note_en = models.TextField(_("由谁处理：说明（英文）"), blank=True, max_length=500)
+    who_acts_note_zh = ScrubbedTextField(_("由谁处理：说明（中文）"), blank=True, max_length=500)
+    who_acts_note_en = ScrubbedTextField(_("由谁处理：说明（英文）"), blank=True, max_length=500)
     retry = models.CharField(_("能否重试"), max_length=12, choices=Retry.choices, blank=True)
-    retry_advice_zh = models.TextField(_("重试建议（中文）"), blank=True, max_length=1000)
-    retry_advice_en = models.TextField(_("重试建议（英文）"), blank=True, max_length=1000)
-    category_exceptions = models.JSONField(
+    retry_advice_zh = ScrubbedTextField(_("重试建议（中文）"), blank=True, max_length=1000)
+    retry_advice_en = ScrubbedTextField(_("重试建议（英文）"), blank=True, max_length=1000)
+    category_exceptions = ScrubbedJSONField(
         _("分类例外"),
         default=list,
         blank=True,
@@ -149,8 +151,8 @@ class WizardOption(models.Model):
         WizardQuestion, on_delete=models.CASCADE, related_name="options", verbose_name=_("问题")
     )
     key = models.CharField(_("编号"), max_length=40, validators=[wizard_id_validator])
-    label_zh = models.CharField(_("选项（中文）"), max_length=200)
-    label_en = models.CharField(_("选项（英文）"), max_length=200)
+    label_zh = ScrubbedCharField(_("选项（中文）"), max_length=200)
+    label_en = ScrubbedCharField(_("选项（英文）"), max_length=200)
     next_question = models.ForeignKey(
         WizardQuestion,
         on_delete=models.SET_NULL,
@@ -195,8 +197,8 @@ class WizardCause(models.Model):
     outcome = models.ForeignKey(
         WizardOutcome, on_delete=models.CASCADE, related_name="causes", verbose_name=_("结论")
     )
-    text_zh = models.CharField(_("原因（中文）"), max_length=300)
-    text_en = models.CharField(_("原因（英文）"), max_length=300)
+    text_zh = ScrubbedCharField(_("原因（中文）"), max_length=300)
+    text_en = ScrubbedCharField(_("原因（英文）"), max_length=300)
     position = models.PositiveSmallIntegerField(_("顺序"), default=0)
 
     class Meta:
@@ -289,7 +291,7 @@ class WizardVersion(models.Model):
     """A published, validated, immutable snapshot of the whole tree."""
 
     number = models.PositiveIntegerField(_("版本号"), unique=True)
-    snapshot = models.JSONField(_("内容快照"))
+    snapshot = ScrubbedJSONField(_("内容快照"))
     published_at = models.DateTimeField(_("发布时间"), default=timezone.now)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -299,7 +301,7 @@ class WizardVersion(models.Model):
         related_name="+",
         verbose_name=_("发布人"),
     )
-    note = models.CharField(_("发布说明"), max_length=200, blank=True)
+    note = ScrubbedCharField(_("发布说明"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -348,7 +350,7 @@ class WizardImport(models.Model):
     back a question, outcome or code route that an editor deleted on purpose."""
 
     file_hash = models.CharField(max_length=64)
-    keys = models.JSONField(default=list)  # every "question:…", "outcome:…", "code:…" ever loaded
+    keys = ScrubbedJSONField(default=list)  # every "question:…", "outcome:…", "code:…" ever loaded
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

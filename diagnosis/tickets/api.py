@@ -171,7 +171,7 @@ def _invalid(form) -> ApiError:
 @router.post(
     "/tickets",
     url_name="api_tickets",
-    response={201: TicketCreated, **errors(400, 401, 403, 413)},
+    response={201: TicketCreated, **errors(400, 401, 403, 413, 429)},
     operation_id="createTicket",
     summary="Record a declined transaction",
     description=AUTH_NOTE,
@@ -182,6 +182,9 @@ def ticket_create(request, payload: TicketInput, response: HttpResponse):
     if not form.is_valid():
         raise _invalid(form)
     cleaned, user = form.cleaned_data, request.auth
+    services.ticket_create_rate_check(
+        request, merchant=user.merchant, token=getattr(user, "api_token", None)
+    )
     duplicates = services.ticket_find_duplicates(
         merchant=user.merchant,
         tid=cleaned["terminal_id"],

@@ -1,8 +1,9 @@
 """Forms of the merchant ticket pages and the ticket API.
 
-Card data: every submitted value is scrubbed as the form is bound (`CardSafeFormMixin`), so a
-form re-displayed with errors, and every error message that quotes a value, can only ever show a
-masked card number; the card field shows its masked form (or nothing when it cannot be read).
+Card data: every submitted value is scrubbed as the form is bound (diagnosis.core.forms.
+CardSafeFormMixin), so a form re-displayed with errors, and every error message that quotes a
+value, can only ever show a masked card number; the card field shows its masked form (or nothing
+when it cannot be read). Storage scrubs again (diagnosis.core.scrubbed_fields).
 """
 
 from decimal import Decimal
@@ -16,11 +17,13 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core.cards import mask_card_field, scrub_text
+from diagnosis.core.forms import CardSafeFormMixin
 from diagnosis.core.validators import (
     response_code_validator,
     rrn_validator,
     six_digits_validator,
     tid_validator,
+    validate_transaction_time,
 )
 from diagnosis.models import Terminal, Ticket
 from diagnosis.tickets.attachments import ALLOWED_HELP, max_bytes, validate_upload
@@ -38,54 +41,6 @@ CURRENCY_CHOICES = [
 CARD_FIELD_HELP = _("只填卡号后 4 位，或前 6 位加后 4 位；填了完整卡号也只会保存前 6 位和后 4 位。")
 SUMMARY_MAX = 4000
 AMOUNT_MAX = Decimal("9999999999.99")
-
-
-def safe_card_display(value: str) -> str:
-    """What a card field may show again: its masked form, or nothing if it cannot be masked."""
-    try:
-        return mask_card_field(value)
-    except ValidationError:
-        digits = sum(char.isdigit() for char in value or "")
-        # Anything with more digits than a last-4 could be (part of) a card number: drop it.
-        return "" if digits > 4 else scrub_text(value)
-
-
-class CardSafeFormMixin:
-    """Scrub the bound data before anything (widgets, error messages) can echo it.
-
-    Card fields are shown in their masked form (or empty when what was typed cannot be read as
-    a card); they are validated from what was really typed, kept only in memory
-    (`raw_card_value`), so an unreadable entry is an error, never silently dropped.
-    """
-
-    card_fields: tuple[str, ...] = ()
-
-    def __init__(self, data=None, *args, **kwargs):
-        self._raw_cards = {}
-        if data is not None:
-            self._raw_cards = {
-                name: data.get(name) for name in self.card_fields if isinstance(data.get(name), str)
-            }
-            data = self._scrubbed(data)
-        super().__init__(data, *args, **kwargs)
-
-    def raw_card_value(self, name) -> str:
-        return self._raw_cards.get(name) or ""
-
-    def _scrubbed(self, data):
-        if hasattr(data, "lists"):  # QueryDict
-            clean = data.copy()
-            for key, values in data.lists():
-                clean.setlist(key, [self._scrub_value(key, value) for value in values])
-            return clean
-        return {key: self._scrub_value(key, value) for key, value in data.items()}
-
-    def _scrub_value(self, key, value):
-        if not isinstance(value, str):
-            return value
-        if key in self.card_fields:
-            return safe_card_display(value)
-        return scrub_text(value)
 
 
 class MultipleFileInput(forms.FileInput):
@@ -295,6 +250,7 @@ class TicketForm(CardSafeFormMixin, forms.Form):
 
     def clean_transaction_time(self):
         value = self.cleaned_data["transaction_time"]
+        validate_transaction_time(value)
         if value and value > timezone.now() + CLOCK_SKEW:
             raise ValidationError(_("交易时间不能晚于现在。"), code="future")
         return value
@@ -392,7 +348,7 @@ class StatusNoteForm(CardSafeFormMixin, forms.Form):
     )
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(CardSafeFormMixin, forms.Form):
     name = forms.CharField(
         label=_("名称"),
         max_length=60,
@@ -413,7 +369,11 @@ def _api_time(value):
         except ValueError:
             parsed = None
         if parsed is not None:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+            try:
+                validate_transaction_time(parsed)
+                return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+            except OverflowError:
+                pass
     raise ValidationError(
         _("交易时间要用 ISO 8601 格式，例如 2026-03-01T14:30:00+08:00。"), code="invalid"
     )
@@ -448,11 +408,22 @@ class ApiTicketForm(CardSafeFormMixin, forms.Form):
         error_messages={"max_length": _("最多 %(limit_value)d 个字符（现在 %(show_value)d 个）。")},
     )
 
+    def scrub_value(self, name, value):
+        if name == "transaction_time":
+            try:
+                _api_time(value)
+            except (ValidationError, OverflowError, ValueError):
+                pass
+            else:
+                return value  # an ISO 8601 time, not a card number
+        return super().scrub_value(name, value)
+
     def clean_terminal_id(self):
         return self.cleaned_data["terminal_id"].strip().upper()
 
     def clean_transaction_time(self):
         value = _api_time(self.cleaned_data["transaction_time"])
+        validate_transaction_time(value)
         if value > timezone.now() + CLOCK_SKEW:
             raise ValidationError(_("交易时间不能晚于现在。"), code="future")
         return value

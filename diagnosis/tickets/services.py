@@ -29,6 +29,7 @@ from diagnosis.core.validators import (
     rrn_validator,
     six_digits_validator,
     tid_validator,
+    validate_transaction_time,
 )
 from diagnosis.insight import rollups
 from diagnosis.models import Attachment, Terminal, Ticket, TicketCounter, TicketEvent
@@ -44,6 +45,7 @@ MAX_ATTACHMENTS = 5
 
 __all__ = [
     "ticket_assign",
+    "ticket_create_rate_check",
     "ticket_change_status",
     "ticket_close",
     "ticket_create",
@@ -227,6 +229,18 @@ def _category_for(code: str, category):
 # --- create ----------------------------------------------------------------------------------
 
 
+def ticket_create_rate_check(request, *, merchant, token=None) -> None:
+    """Ticket creation is limited (TICKET_CREATE_RATE, default 30 a minute) per merchant and,
+    for the API, per token: each new ticket mails every agent. Call before ticket_create();
+    raises diagnosis.core.ratelimits.RateLimited (answered with a 429 page or JSON)."""
+    from diagnosis.core.ratelimits import check_rate, rate_setting
+
+    rate = rate_setting("TICKET_CREATE_RATE", "30/m")
+    check_rate(request, group="ticket-create", key=f"merchant:{merchant.pk}", rate=rate)
+    if token is not None:
+        check_rate(request, group="ticket-create", key=f"token:{token.pk}", rate=rate)
+
+
 @transaction.atomic
 def ticket_create(
     *,
@@ -276,8 +290,12 @@ def ticket_create(
     # transaction time
     if transaction_time is None:
         errors.setdefault("transaction_time", []).append(_("请填写交易时间。"))
-    elif timezone.is_naive(transaction_time):
-        transaction_time = timezone.make_aware(transaction_time)
+    else:
+        _run(validate_transaction_time, transaction_time, "transaction_time", errors)
+        if "transaction_time" in errors:
+            transaction_time = None
+        elif timezone.is_naive(transaction_time):
+            transaction_time = timezone.make_aware(transaction_time)
     if transaction_time is not None and transaction_time > now + CLOCK_SKEW:
         errors.setdefault("transaction_time", []).append(_("交易时间不能晚于现在。"))
 
@@ -361,12 +379,16 @@ def ticket_find_duplicates(
             amount = Decimal(str(amount))
         except (InvalidOperation, ValueError):
             amount = None
-        if amount is not None and amount.is_finite():
+        try:
+            window = (transaction_time - DUPLICATE_WINDOW, transaction_time + DUPLICATE_WINDOW)
+        except OverflowError:  # the edge of the calendar: no duplicate can be that close
+            window = None
+        if amount is not None and amount.is_finite() and window is not None:
             conditions |= Q(
                 card_masked__endswith=card[-4:],
                 amount=amount,
-                transaction_time__gte=transaction_time - DUPLICATE_WINDOW,
-                transaction_time__lte=transaction_time + DUPLICATE_WINDOW,
+                transaction_time__gte=window[0],
+                transaction_time__lte=window[1],
             )
     if not conditions:
         return []

@@ -122,6 +122,7 @@ def ticket_new(request):
                 # Ask before saving; files cannot be re-sent by the browser, say so.
                 files_dropped = bool(form.cleaned_data.get("attachments"))
             else:
+                services.ticket_create_rate_check(request, merchant=merchant)
                 try:
                     ticket = services.ticket_create(
                         merchant=merchant, user=request.user, **form.service_kwargs()
@@ -299,6 +300,7 @@ def api_tokens(request):
         "new_token": new_token,
         "tokens": selectors.api_tokens_for_user(user=request.user),
         "api_base": request.build_absolute_uri("/api/v1/tickets"),
+        "expiry_days": token_services.expiry_days(),
     }
     response = render(request, "diagnosis/ticket_api_tokens.html", context)
     response["Cache-Control"] = "no-store"

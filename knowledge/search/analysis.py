@@ -34,6 +34,7 @@ from itertools import islice
 
 import numpy as np
 
+from diagnosis.core.cards import scrub_text
 from knowledge.bilingual import lines
 from knowledge.search import text as T
 
@@ -336,6 +337,14 @@ def term_ids(terms, term_model=None) -> dict:
         )
         for chunk in _chunks(missing):
             found.update(model.objects.filter(text__in=chunk).values_list("text", "pk"))
+        # A term that looks like (part of) a card number is stored masked (SearchTerm.text
+        # scrubs at the storage boundary): it maps to the masked row.
+        stored_as = {t: scrub_text(t) for t in missing if t not in found}
+        if stored_as:
+            rows = dict(
+                model.objects.filter(text__in=set(stored_as.values())).values_list("text", "pk")
+            )
+            found.update({t: rows[s] for t, s in stored_as.items() if s in rows})
     return found
 
 

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from diagnosis.models import ApiToken
 from diagnosis.tickets.api_tokens import api_token_create, api_token_revoke, api_token_user
+from tests import factories
 
 
 @pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_command_refuses_non_merchant_and_unknown_users(agent):
 
 @pytest.mark.django_db
 def test_token_page_shows_new_token_once_then_only_prefix(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     assert "还没有令牌" in client.get("/tickets/api-tokens/").content.decode()
     created = client.post("/tickets/api-tokens/", {"name": "收银系统"})
     assert created.status_code == 200 and created["Cache-Control"].startswith("no-store")
@@ -80,10 +81,10 @@ def test_token_page_shows_new_token_once_then_only_prefix(client, merchant_user)
 @pytest.mark.django_db
 def test_revoke_from_page_and_others_cannot(client, merchant_user, other_merchant_user):
     token, raw = api_token_create(user=merchant_user)
-    client.force_login(other_merchant_user)
+    factories.sign_in(client, other_merchant_user)
     assert client.post(f"/tickets/api-tokens/{token.pk}/revoke/").status_code == 404
     assert api_token_user(raw) == merchant_user
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     response = client.post(f"/tickets/api-tokens/{token.pk}/revoke/")
     assert response.status_code == 302
     assert api_token_user(raw) is None
@@ -92,7 +93,7 @@ def test_revoke_from_page_and_others_cannot(client, merchant_user, other_merchan
 
 @pytest.mark.django_db
 def test_tokens_page_query_count(client, merchant_user, django_assert_max_num_queries):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     api_token_create(user=merchant_user)
     client.get("/tickets/api-tokens/")
     for _ in range(10):

@@ -104,7 +104,7 @@ def production_log_output():
 
 @pytest.fixture
 def merchant_client(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     return client
 
 
@@ -185,7 +185,7 @@ def test_replies_never_hold_a_card(ticket, agent, merchant_user, on_commit, text
         ticket_reply(ticket=ticket, author=agent, body=body, internal=True)
         ticket_reply(ticket=ticket, author=merchant_user, body=body)
     client = Client()
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     page = client.get(ticket.get_absolute_url())
     assert mail.outbox  # the merchant was emailed the agent's reply
     for where in (database_dump(), all_mail(), page.content):

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from diagnosis.escalations.services import escalation_create
+from tests import factories
 from tests.diagnosis.desk_support import make_ticket
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_anonymous_is_sent_to_login(client, ticket, batch):
 
 @pytest.mark.parametrize("role", ["merchant_user", "other_merchant_user", "editor"])
 def test_merchants_and_editors_get_403(client, request, role, ticket, batch):
-    client.force_login(request.getfixturevalue(role))
+    factories.sign_in(client, request.getfixturevalue(role))
     for url in get_urls(ticket, batch):
         assert client.get(url).status_code == 403, url
     for url in post_urls(ticket, batch):
@@ -73,7 +74,7 @@ def test_merchants_and_editors_get_403(client, request, role, ticket, batch):
 def test_merchant_who_owns_the_ticket_still_cannot_see_its_batch(
     client, merchant_user, ticket, batch
 ):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     response = client.get(reverse("diagnosis:escalation_detail", args=[batch.number]))
     assert response.status_code == 403
     assert ticket.number.encode() not in response.content
@@ -82,13 +83,13 @@ def test_merchant_who_owns_the_ticket_still_cannot_see_its_batch(
 
 @pytest.mark.parametrize("role", ["agent", "superuser"])
 def test_agents_and_superusers_reach_every_page(client, request, role, ticket, batch):
-    client.force_login(request.getfixturevalue(role))
+    factories.sign_in(client, request.getfixturevalue(role))
     for url in get_urls(ticket, batch):
         assert client.get(url).status_code == 200, url
 
 
 def test_unknown_ticket_or_batch_is_404_for_agents(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     assert client.get(reverse("diagnosis:desk_ticket", args=["DD-1999-000001"])).status_code == 404
     assert (
         client.get(reverse("diagnosis:escalation_detail", args=["ESC-1999-000001"])).status_code
@@ -109,5 +110,5 @@ def test_navigation_shows_desk_to_agents_only(client, agent, merchant_user, edit
         (agent, True),
         (superuser, True),
     ):
-        client.force_login(user)
+        factories.sign_in(client, user)
         assert (desk in nav_urls()) is visible, user

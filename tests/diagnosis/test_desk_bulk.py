@@ -14,7 +14,7 @@ BULK = "diagnosis:desk_bulk"
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 

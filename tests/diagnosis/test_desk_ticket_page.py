@@ -21,7 +21,7 @@ FULL_CARD = "6228480402564890018"
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 
@@ -281,7 +281,7 @@ def test_agent_reply_with_attachment_and_protected_download(
     url = reverse("diagnosis:ticket_attachment", args=[ticket.number, attachment.pk])
     assert url in page(agent_client, ticket).content.decode()
     assert agent_client.get(url).status_code == 200
-    client.force_login(other_merchant_user)
+    factories.sign_in(client, other_merchant_user)
     assert client.get(url).status_code == 404
 
 

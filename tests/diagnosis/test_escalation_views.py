@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 
@@ -93,12 +93,12 @@ def test_detail_actions_walk_the_status_flow(agent_client, agent, bank, merchant
     ticket.refresh_from_db()
     assert batch.status == "sent" and ticket.status == Ticket.Status.ESCALATED
     # the merchant sees "escalated to bank" on their own ticket page
-    agent_client.force_login(merchant_user)
+    factories.sign_in(agent_client, merchant_user)
     merchant_page = agent_client.get(reverse("diagnosis:ticket_detail", args=[ticket.number]))
     assert merchant_page.status_code == 200
     assert "已提交银行" in merchant_page.content.decode()
     assert batch.number not in merchant_page.content.decode()  # internal marker stays internal
-    agent_client.force_login(agent)
+    factories.sign_in(agent_client, agent)
     agent_client.post(status_url, {"action": "answered"})
     agent_client.post(status_url, {"action": "closed"})
     batch.refresh_from_db()

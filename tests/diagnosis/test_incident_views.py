@@ -27,7 +27,7 @@ def incident(bank):
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 
@@ -154,7 +154,7 @@ def test_reply_keeps_the_text_on_error_and_is_all_or_nothing(agent_client, incid
 @pytest.mark.parametrize("who", ["anonymous", "merchant_user", "editor"])
 def test_only_agents_reach_incidents(client, request, incident, who):
     if who != "anonymous":
-        client.force_login(request.getfixturevalue(who))
+        factories.sign_in(client, request.getfixturevalue(who))
     for method, url, data in [
         ("get", "/desk/incidents/", {}),
         ("get", f"/desk/incidents/{incident.pk}/", {}),
@@ -209,10 +209,10 @@ def test_public_pages_show_the_bilingual_banner(client, incident):
 
 def test_merchants_see_only_their_acquirers_incident(client, incident, bank):
     other = factories.merchant_user()
-    client.force_login(other)
+    factories.sign_in(client, other)
     assert "的很多商户自" not in client.get("/tickets/").content.decode()
     own = factories.merchant_user(merchant=factories.merchant(acquirer=bank))
-    client.force_login(own)
+    factories.sign_in(client, own)
     assert "甲银行的很多商户自" in client.get("/tickets/").content.decode()
 
 
@@ -253,7 +253,7 @@ def test_wizard_ranks_the_bank_outcome_first_for_the_acquirers_merchants(
     client, tree, incident, bank
 ):
     user = factories.merchant_user(merchant=factories.merchant(acquirer=bank))
-    client.force_login(user)
+    factories.sign_in(client, user)
     html = outcome_html(client)
     assert re.search(r"<h1[^>]*>银行系统维护</h1>", html)
     assert "你的收单行的很多商户正在报告同样的失败" in html
@@ -268,13 +268,13 @@ def test_wizard_banner_but_no_reranking_for_other_banks_and_anonymous(client, tr
     html = outcome_html(client)  # anonymous: the bank is unknown
     assert "甲银行的很多商户自" in html  # the banner names the bank
     assert re.search(r"<h1[^>]*>网络故障</h1>", html)
-    client.force_login(factories.merchant_user())
+    factories.sign_in(client, factories.merchant_user())
     html = outcome_html(client)
     assert re.search(r"<h1[^>]*>网络故障</h1>", html) and "甲银行的很多商户自" not in html
 
 
 def test_wizard_not_reranked_when_answers_point_elsewhere(client, tree, incident, bank):
-    client.force_login(factories.merchant_user(merchant=factories.merchant(acquirer=bank)))
+    factories.sign_in(client, factories.merchant_user(merchant=factories.merchant(acquirer=bank)))
     html = outcome_html(client, ["no-code", "many", "dead"])
     assert re.search(r"<h1[^>]*>终端故障</h1>", html)
 

@@ -17,7 +17,7 @@ URL = "/desk/insight/"
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 
@@ -127,7 +127,7 @@ def test_htmx_gets_the_results_fragment(agent_client):
 @pytest.mark.parametrize("url", [URL, URL + "codes.csv"])
 def test_only_agents_reach_the_dashboard(client, request, who, url):
     if who != "anonymous":
-        client.force_login(request.getfixturevalue(who))
+        factories.sign_in(client, request.getfixturevalue(who))
     response = client.get(url)
     if who == "anonymous":
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]

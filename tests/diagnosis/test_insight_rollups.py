@@ -506,7 +506,7 @@ def test_the_dashboard_reads_rollups_only_once_built_in_its_time_zone(world):
 def test_dashboard_view_query_count_with_rollups_does_not_grow(
     client, world, django_assert_max_num_queries
 ):
-    client.force_login(world["agent"])
+    factories.sign_in(client, world["agent"])
     for i in range(3):  # every kind of row already: replies, a resolution, a wizard run
         ticket = factories.ticket(merchant=world["merchants"][i], user=world["users"][i])
         ticket_reply(ticket=ticket, author=world["agent"], body="收到")

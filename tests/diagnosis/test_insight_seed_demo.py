@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from diagnosis.insight import alerts
 from diagnosis.models import Incident, Ticket
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,9 @@ def test_demo_incident_seeded_once_and_shown(settings, client):
     home = client.get("/").content.decode()
     assert f"银联商务的很多商户自 {since} 起报告交易失败" in home
     client.logout()
-    assert client.login(username="agent", password="demo-pass-2026")
+    from diagnosis.models import User
+
+    factories.sign_in(client, User.objects.get(username="agent"))  # with the second factor
     desk = client.get("/desk/").content.decode()
     assert f"故障事件：银联商务 自 {since} 起有 {incident.merchant_count} 家商户报告失败" in desk
     assert f'href="/desk/incidents/{incident.pk}/"' in desk

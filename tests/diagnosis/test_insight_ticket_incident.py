@@ -26,7 +26,7 @@ def incident(bank):
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 
@@ -87,7 +87,7 @@ def test_no_section_for_another_acquirers_ticket(agent_client, incident):
 
 def test_merchants_never_see_the_desk_section(client, incident):
     ticket = incident.tickets.first()
-    client.force_login(factories.merchant_user(merchant=ticket.merchant))
+    factories.sign_in(client, factories.merchant_user(merchant=ticket.merchant))
     assert client.get(f"/desk/tickets/{ticket.number}/").status_code == 403
 
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     return client
 
 

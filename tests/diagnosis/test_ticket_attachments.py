@@ -18,7 +18,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def merchant_client(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     return client
 
 
@@ -137,7 +137,7 @@ def test_other_merchant_and_anonymous_never_get_it(client, attached, other_merch
     url = attachment_url(attached)
     anonymous = client.get(url)
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
-    client.force_login(other_merchant_user)
+    factories.sign_in(client, other_merchant_user)
     assert client.get(url).status_code == 404
     # the right attachment id under another ticket's number is a 404 too
     theirs = factories.ticket(merchant=other_merchant_user.merchant)
@@ -157,7 +157,7 @@ def test_internal_note_attachment_only_for_agents(merchant_client, client, ticke
     assert merchant_client.get(attachment_url(attachment)).status_code == 404
     page = merchant_client.get(ticket.get_absolute_url()).content.decode()
     assert "bank.pdf" not in page
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     assert client.get(attachment_url(attachment)).status_code == 200
 
 

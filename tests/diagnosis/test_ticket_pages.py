@@ -20,7 +20,7 @@ NEW = "/tickets/new/"
 
 @pytest.fixture
 def merchant_client(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     return client
 
 
@@ -51,9 +51,9 @@ def test_anonymous_goes_to_login_keeping_the_query_string(client, merchant_user)
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", [LIST, NEW, "/tickets/api-tokens/"])
 def test_agents_and_plain_users_get_403(client, agent, path):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     assert client.get(path).status_code == 403
-    client.force_login(factories.user())
+    factories.sign_in(client, factories.user())
     assert client.get(path).status_code == 403
 
 
@@ -285,7 +285,7 @@ def test_detail_timeline_hides_internal_notes(merchant_client, ticket, agent):
 
 @pytest.mark.django_db
 def test_other_merchants_ticket_is_404(client, ticket, other_merchant_user):
-    client.force_login(other_merchant_user)
+    factories.sign_in(client, other_merchant_user)
     url = ticket.get_absolute_url()
     assert client.get(url).status_code == 404
     assert client.post(url + "reply/", {"body": "hi"}).status_code == 404
@@ -298,11 +298,11 @@ def test_other_merchants_ticket_is_404(client, ticket, other_merchant_user):
 
 @pytest.mark.django_db
 def test_agent_on_merchant_page_goes_to_the_desk(client, ticket, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     response = client.get(ticket.get_absolute_url())
     assert response.status_code == 302
     assert response["Location"] == reverse("diagnosis:desk_ticket", args=[ticket.number])
-    client.force_login(factories.user())
+    factories.sign_in(client, factories.user())
     assert client.get(ticket.get_absolute_url()).status_code == 403
 
 

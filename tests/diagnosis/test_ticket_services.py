@@ -157,7 +157,7 @@ class BrokenBackend:
 
 @pytest.mark.django_db
 def test_switching_language_sets_the_email_language(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     client.post("/i18n/setlang/", {"language": "en", "next": "/tickets/"})
     merchant_user.refresh_from_db()
     assert merchant_user.language == "en"

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from diagnosis.models import WizardRun
+from tests import factories
 from tests.diagnosis.wizard_support import seed_small, tokens_url
 
 pytestmark = pytest.mark.django_db
@@ -254,7 +255,7 @@ def test_outcome_page_query_count_is_constant(
         client.get(tokens_url(["91"]))
     with django_assert_max_num_queries(4):
         client.get(first)
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     with django_assert_max_num_queries(8):  # + session and user, + terminal health (insight)
         client.get(first)
 
@@ -262,7 +263,7 @@ def test_outcome_page_query_count_is_constant(
 def test_merchant_user_query_count_on_a_question(
     client, tree, merchant_user, django_assert_max_num_queries
 ):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     client.get("/diagnose/")
     with django_assert_max_num_queries(5):  # session, user, groups (menu), acquirer (+ pool)
         client.get(tokens_url(["no-code"]))
@@ -272,7 +273,7 @@ def test_editor_previews_the_draft(client, tree, editor):
     from diagnosis.models import WizardQuestion
 
     WizardQuestion.objects.filter(key="q-cards").update(text_zh="草稿里改过的问题？")
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     html = body(client.get("/diagnose/?draft=1&a=no-code"))
     assert "草稿里改过的问题？" in html
     assert "草稿预览" in html
@@ -289,5 +290,5 @@ def test_merchant_cannot_preview_the_draft(client, tree, merchant_user):
     from diagnosis.models import WizardQuestion
 
     WizardQuestion.objects.filter(key="q-cards").update(text_zh="草稿里改过的问题？")
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     assert "草稿里改过的问题？" not in body(client.get("/diagnose/?draft=1&a=no-code"))

@@ -152,7 +152,7 @@ def test_ticket_prefill_survives_the_login(client, tree, merchant_user):
 
 
 def test_logged_in_agent_is_told_only_merchants_record(client, tree, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     response = outcome_page(client, ["51"])
     page = client.get(vote(client, response, "no")["Location"])
     assert ticket_link(page) is None
@@ -188,7 +188,7 @@ def test_a_run_token_from_another_path_is_not_reused(client, tree):
 
 
 def test_no_personal_data_is_stored(client, tree, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     outcome_page(client, ["no-code", "only-this", "balance"], REMOTE_ADDR="203.0.113.9")
     run = WizardRun.objects.values().get()
     assert set(run) == {
@@ -271,11 +271,11 @@ def test_bank_specific_announcement_counts_only_for_that_banks_merchants(
     html = outcome_page(client, path).content.decode()
     assert "收单行系统升级" not in html and re.search(r"<h1[^>]*>网络故障</h1>", html)
     # a merchant of another acquirer: not his bank
-    client.force_login(other_merchant_user)
+    factories.sign_in(client, other_merchant_user)
     html = outcome_page(client, path).content.decode()
     assert "收单行系统升级" not in html
     # the merchant of that acquirer: shown, and the bank-side outcome leads
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     html = outcome_page(client, path).content.decode()
     assert "收单行系统升级" in html and re.search(r"<h1[^>]*>银行系统维护</h1>", html)
 

@@ -13,6 +13,7 @@ from diagnosis.models import (
 )
 from diagnosis.wizard.snapshot import PublishRefused, live_tree, publish_draft
 from knowledge.models import Article
+from tests import factories
 from tests.diagnosis.wizard_support import seed_small, tokens_url
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,7 @@ def test_old_link_that_no_longer_fits_restarts(tree, client, django_capture_on_c
 
 
 def test_editor_edits_the_draft_in_the_admin(tree, editor, client):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     for url in [
         "/admin/diagnosis/wizardquestion/",
         "/admin/diagnosis/wizardoutcome/",
@@ -123,7 +124,7 @@ def test_editor_edits_the_draft_in_the_admin(tree, editor, client):
 
 
 def test_editor_changes_a_question_through_the_admin_form(tree, editor, client):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     question = WizardQuestion.objects.get(key="q-bank")
     options = list(question.options.order_by("position"))
     data = {
@@ -159,7 +160,7 @@ def test_editor_changes_a_question_through_the_admin_form(tree, editor, client):
 def test_publish_page_lists_problems_and_refuses(tree, editor, client):
     WizardOutcomeArticle.objects.filter(outcome__key="o-data").delete()
     WizardQuestion.objects.filter(key="q-card").update(text_en="")
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     page = client.get(PUBLISH_URL)
     assert page.status_code == 200
     html = page.content.decode()
@@ -174,7 +175,7 @@ def test_publish_page_lists_problems_and_refuses(tree, editor, client):
 
 def test_publish_page_shows_the_changes_and_publishes(tree, editor, client):
     WizardOutcome.objects.filter(key="o-card").update(title_zh="卡片已经过期")
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     html = client.get(PUBLISH_URL).content.decode()
     assert "o-card" in html and "没有发现问题" in html
     response = client.post(PUBLISH_URL, {"note": "title"})
@@ -186,7 +187,7 @@ def test_publish_page_shows_the_changes_and_publishes(tree, editor, client):
 
 
 def test_version_admin_is_read_only(tree, editor, client):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     version = WizardVersion.objects.get()
     assert client.get("/admin/diagnosis/wizardversion/add/").status_code == 403
     assert client.get(f"/admin/diagnosis/wizardversion/{version.pk}/change/").status_code == 200
@@ -196,7 +197,7 @@ def test_version_admin_is_read_only(tree, editor, client):
 @pytest.mark.parametrize("who", ["merchant_user", "agent"])
 def test_only_editors_publish(tree, client, who, request):
     WizardOutcome.objects.filter(key="o-card").update(title_zh="卡片已经过期")
-    client.force_login(request.getfixturevalue(who))
+    factories.sign_in(client, request.getfixturevalue(who))
     assert client.post(PUBLISH_URL).status_code == 302  # to the admin login
     assert client.get("/admin/diagnosis/wizardquestion/").status_code == 302
     assert WizardVersion.objects.count() == 1
@@ -206,5 +207,5 @@ def test_staff_without_the_editor_role_cannot_publish(tree, client):
     from tests import factories
 
     staff = factories.user(is_staff=True)
-    client.force_login(staff)
+    factories.sign_in(client, staff)
     assert client.post(PUBLISH_URL).status_code == 403

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from diagnosis.models import WizardRun, WizardVersion
 from diagnosis.wizard import runs
+from tests import factories
 from tests.diagnosis.wizard_support import seed_small, tokens_url
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_outcome_without_votes_has_no_rate(client, tree):
 def test_editor_sees_the_statistics_page(client, tree, editor, django_assert_max_num_queries):
     finish(client, ["51"], "yes")
     finish(client, ["51"], "no")
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     response = client.get("/admin/diagnosis/wizardrun/stats/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -99,7 +100,7 @@ def test_editor_sees_the_statistics_page(client, tree, editor, django_assert_max
 
 def test_statistics_page_filters(client, tree, editor):
     finish(client, ["51"], "yes")
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     for query in ["?period=7", "?period=all&version=1", "?period=bogus&version=x"]:
         assert client.get(f"/admin/diagnosis/wizardrun/stats/{query}").status_code == 200
     empty = client.get("/admin/diagnosis/wizardrun/stats/?version=99")
@@ -108,7 +109,7 @@ def test_statistics_page_filters(client, tree, editor):
 
 @pytest.mark.parametrize("who", ["merchant_user", "agent"])
 def test_others_cannot_see_statistics(client, tree, who, request):
-    client.force_login(request.getfixturevalue(who))
+    factories.sign_in(client, request.getfixturevalue(who))
     response = client.get("/admin/diagnosis/wizardrun/stats/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
@@ -120,7 +121,7 @@ def test_anonymous_cannot_see_statistics(client, tree):
 
 def test_runs_are_read_only_in_the_admin(client, tree, editor):
     finish(client, ["51"])
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     run = WizardRun.objects.get()
     assert client.get("/admin/diagnosis/wizardrun/").status_code == 200
     assert client.get("/admin/diagnosis/wizardrun/add/").status_code == 403

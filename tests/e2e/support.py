@@ -3,12 +3,14 @@
 axe-core is vendored for the tests only (tests/e2e/vendor/, MPL-2.0, see vendor/README.md).
 """
 
+import base64
 import re
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 from django.utils import timezone
+from django_otp.oath import totp
 
 from tests import factories
 from tests.e2e.conftest import PHONE
@@ -108,6 +110,35 @@ def fill_login_form(page, user, *, password=factories.PASSWORD):
     form = page.locator("main form").filter(has=page.get_by_label("密码"))
     with page.expect_navigation():
         press(page, form.get_by_role("button", name="登录"))
+    pass_second_factor(page, user)
+
+
+def pass_second_factor(page, user):
+    """Staff pass the second step like a person would: the first time they set up an
+    authenticator from the page (the secret shown as text, the code computed from it as an app
+    would) and save the recovery codes; later they type a recovery code of their own."""
+    if "/accounts/two-factor/setup/" in page.url:
+        check_page(page)  # the QR code page: accessible, fits a phone
+        secret = page.locator(".otp-secret").inner_text().replace(" ", "")
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+        page.locator("input[name=code]").fill(f"{totp(key):06d}")
+        with page.expect_navigation():
+            press(page, page.locator("main form button[type=submit]"))
+        assert "/accounts/two-factor/recovery-codes/" in page.url, page.url
+        assert page.locator(".recovery-codes li").count() == 10
+        with page.expect_navigation():
+            press(page, page.locator("main a.button-primary"))
+    elif "/accounts/two-factor/verify/" in page.url:
+        from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+        device, _created = StaticDevice.objects.get_or_create(
+            user=user, name="recovery", defaults={"confirmed": True}
+        )
+        code = StaticToken.random_token()
+        StaticToken.objects.create(device=device, token=code)
+        page.locator("input[name=code]").fill(code)
+        with page.expect_navigation():
+            press(page, page.locator("main form button[type=submit]").first)
 
 
 def logout(page):

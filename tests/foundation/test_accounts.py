@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 
+from tests import factories
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_login_refuses_offsite_next(client, merchant_user):
 
 def test_password_change_requires_login_and_works(client, merchant_user):
     assert client.get("/accounts/password/change/").status_code == 302
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     response = client.post(
         "/accounts/password/change/",
         {

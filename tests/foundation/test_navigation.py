@@ -1,5 +1,7 @@
 import pytest
 
+from tests import factories
+
 pytestmark = pytest.mark.django_db
 
 
@@ -14,22 +16,22 @@ def test_anonymous_sees_public_navigation_only(client):
 
 
 def test_merchant_user_does_not_see_admin(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     assert "/admin/" not in nav_urls(client)
 
 
 def test_agent_does_not_see_admin(client, agent):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     assert "/admin/" not in nav_urls(client)
 
 
 def test_editor_sees_admin(client, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     assert "/admin/" in nav_urls(client)
 
 
 def test_superuser_sees_admin(client, superuser):
-    client.force_login(superuser)
+    factories.sign_in(client, superuser)
     assert "/admin/" in nav_urls(client)
 
 

@@ -52,7 +52,7 @@ def editing_urls(item):
 @pytest.mark.parametrize("who", [None, "merchant_user", "agent"])
 def test_nobody_else_reaches_editing(client, content, request, who):
     if who:
-        client.force_login(request.getfixturevalue(who))
+        factories.sign_in(client, request.getfixturevalue(who))
     item = Article.objects.get(slug="wrong-pin")
     for url in editing_urls(item):
         response = client.get(url)
@@ -65,7 +65,7 @@ def test_nobody_else_reaches_editing(client, content, request, who):
 
 def test_staff_without_the_editor_role_is_refused(client, content):
     staff_agent = factories.agent(is_staff=True)
-    client.force_login(staff_agent)
+    factories.sign_in(client, staff_agent)
     item = Article.objects.get(slug="wrong-pin")
     for url in editing_urls(item)[1:]:
         assert client.get(url).status_code == 403, url
@@ -79,20 +79,20 @@ def test_staff_with_model_permissions_but_not_an_editor_is_refused(client, conte
 
     user = factories.user(is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(content_type__app_label="knowledge"))
-    client.force_login(user)
+    factories.sign_in(client, user)
     assert client.get("/admin/knowledge/article/").status_code == 403
 
 
 @pytest.mark.parametrize("who", ["editor", "superuser"])
 def test_editors_and_superusers_can_edit_everything(client, content, request, who):
-    client.force_login(request.getfixturevalue(who))
+    factories.sign_in(client, request.getfixturevalue(who))
     item = Article.objects.get(slug="wrong-pin")
     for url in editing_urls(item):
         assert client.get(url).status_code == 200, url
 
 
 def test_article_list_is_pleasant(client, content, editor, django_assert_max_num_queries):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     response = client.get("/admin/knowledge/article/", {"q": "密码", "status__exact": "published"})
     body = response.content.decode()
     assert "wrong-pin" in body
@@ -102,7 +102,7 @@ def test_article_list_is_pleasant(client, content, editor, django_assert_max_num
 
 
 def test_every_admin_save_keeps_a_revision_and_restore_brings_it_back(client, content, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     item = Article.objects.get(slug="wrong-pin")
     original_title = item.title_en
     url = f"/admin/knowledge/article/{item.pk}/change/"
@@ -143,7 +143,7 @@ def test_every_admin_save_keeps_a_revision_and_restore_brings_it_back(client, co
 
 
 def test_saving_without_changes_still_records_a_revision(client, content, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     item = Article.objects.get(slug="wrong-pin")
     client.post(f"/admin/knowledge/article/{item.pk}/change/", article_form(item))
     assert item.revisions.count() == 2
@@ -155,7 +155,7 @@ def test_admin_edit_updates_search_and_survives_the_loader(client, content, edit
 
     from knowledge.selectors import article_search
 
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     item = Article.objects.get(slug="wrong-pin")
     article_search(query="x", lang="en")
     client.post(
@@ -168,7 +168,7 @@ def test_admin_edit_updates_search_and_survives_the_loader(client, content, edit
 
 
 def test_new_article_from_the_admin_starts_as_a_draft_with_history(client, content, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     category = Category.objects.get(key="pin")
     data = {
         "slug": "pin-pad-tips",
@@ -192,7 +192,7 @@ def test_new_article_from_the_admin_starts_as_a_draft_with_history(client, conte
 
 
 def test_publish_action_and_delete_rules(client, content, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     draft = article(status=Article.Status.DRAFT)
     response = client.post(
         "/admin/knowledge/article/",
@@ -209,7 +209,7 @@ def test_publish_action_and_delete_rules(client, content, editor):
 
 
 def test_revisions_are_read_only(client, content, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     revision = ArticleRevision.objects.first()
     assert client.get("/admin/knowledge/articlerevision/add/").status_code == 403
     page = client.get(f"/admin/knowledge/articlerevision/{revision.pk}/change/")
@@ -218,7 +218,7 @@ def test_revisions_are_read_only(client, content, editor):
 
 
 def test_announcements_and_codes_are_editable(client, content, editor):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     response = client.post(
         "/admin/knowledge/announcement/add/",
         {

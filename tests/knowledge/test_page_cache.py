@@ -11,6 +11,7 @@ from django.utils import timezone
 from diagnosis.models import WizardRun
 from knowledge.models import Announcement, Article, ResponseCode
 from knowledge.signals import ANNOUNCEMENTS_KEY
+from tests import factories
 from tests.diagnosis.wizard_support import seed_small, tokens_url
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +117,7 @@ def test_wizard_outcomes_are_never_cached(client, tmp_path):
 
 def test_signed_in_users_and_voters_get_the_live_page(client, content, merchant_user):
     client.get("/codes/51/")
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     page = client.get("/codes/51/")
     assert page.context is not None  # rendered, not from the cache
     assert merchant_user.username in page.content.decode()

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from knowledge.models import Article, ResponseCode
+from tests import factories
 from tests.knowledge.helpers import article, grow
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def test_head_requests_work_and_do_not_count_as_lookups(client, content):
 
 
 def test_logged_in_pages_stay_constant_too(client, content, editor, django_assert_max_num_queries):
-    client.force_login(editor)
+    factories.sign_in(client, editor)
     warm(client)
     for url in ("/articles/mac-key-error/", "/codes/51/", "/"):
         with django_assert_max_num_queries(8) as before:
@@ -186,7 +187,7 @@ def test_links_inside_content_keep_the_reader_in_english(client, content):
 def test_drafts_are_invisible_to_the_public(client, content, request, who):
     draft = article(status=Article.Status.DRAFT, title_zh="未发布草稿")
     if who:
-        client.force_login(request.getfixturevalue(who))
+        factories.sign_in(client, request.getfixturevalue(who))
     assert client.get(draft.get_absolute_url()).status_code == 404
     assert "未发布草稿" not in client.get("/categories/terminal/").content.decode()
 
@@ -194,7 +195,7 @@ def test_drafts_are_invisible_to_the_public(client, content, request, who):
 @pytest.mark.parametrize("who", ["editor", "superuser"])
 def test_editors_preview_drafts(client, content, request, who):
     draft = article(status=Article.Status.DRAFT, title_zh="未发布草稿")
-    client.force_login(request.getfixturevalue(who))
+    factories.sign_in(client, request.getfixturevalue(who))
     response = client.get(draft.get_absolute_url())
     assert response.status_code == 200
     body = response.content.decode()

@@ -4,6 +4,7 @@ import pytest
 
 from knowledge import services
 from knowledge.models import Article, ArticleVote
+from tests import factories
 from tests.knowledge.helpers import article
 
 pytestmark = pytest.mark.django_db
@@ -56,10 +57,10 @@ def test_another_visitor_can_vote(client, content, django_user_model):
 
 
 def test_logged_in_user_votes_once_across_devices(client, content, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     client.post(URL, {"helpful": "yes"})
     client.cookies.pop("dd_voter", None)
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     client.post(URL, {"helpful": "no"})
     assert counts() == (1, 0)
 

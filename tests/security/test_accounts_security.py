@@ -91,20 +91,22 @@ def test_throttling_does_not_reveal_which_accounts_exist(client, merchant_user):
     assert "登录失败次数过多" in answers["no-such-user"][-1][1]
 
 
-def test_admin_login_is_throttled_too(client, superuser):
-    for _ in range(5):
-        client.post(
-            "/admin/login/",
-            {"username": superuser.username, "password": "x"},
-            REMOTE_ADDR="1.2.3.4",
-        )
+def test_admin_login_is_the_throttled_site_login(client, superuser):
+    """The admin has no login form of its own: it sends everyone to the site's (throttled, with
+    the second factor), keeping where they wanted to go."""
     response = client.post(
         "/admin/login/",
         {"username": superuser.username, "password": PASSWORD, "next": "/admin/"},
         REMOTE_ADDR="1.2.3.4",
     )
-    assert response.status_code == 200
-    assert "登录失败次数过多" in response.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/"
+    assert not response.wsgi_request.user.is_authenticated
+    for _ in range(5):
+        login(client, superuser.username, "x", address="1.2.3.4")
+    response = login(client, superuser.username, PASSWORD, address="1.2.3.4")
+    assert "登录失败次数过多" in errors_of(response)
+    assert client.get("/admin/").status_code == 302  # still not signed in
 
 
 # -- sessions, passwords, reset ---------------------------------------------------------------
@@ -139,7 +141,7 @@ def test_password_validators_refuse_weak_passwords(merchant_user):
 
 
 def test_password_change_applies_the_validators(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     response = client.post(
         "/en/accounts/password/change/",
         {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"},
@@ -198,7 +200,7 @@ def test_every_post_form_carries_a_csrf_token(world):
     for user, urls in pages.items():
         client = Client()
         if user:
-            client.force_login(user)
+            factories.sign_in(client, user)
         for url in urls:
             response = client.get(url)
             assert response.status_code == 200, url
@@ -210,11 +212,11 @@ def test_every_post_form_carries_a_csrf_token(world):
 
 def test_post_without_csrf_token_is_refused(world):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(world.merchant_a)
+    factories.sign_in(client, world.merchant_a)
     response = client.post(f"/tickets/{world.ticket.number}/reply/", {"body": "hello"})
     assert response.status_code == 403
     agent = Client(enforce_csrf_checks=True)
-    agent.force_login(world.agent)
+    factories.sign_in(agent, world.agent)
     assert (
         agent.post(f"/desk/tickets/{world.ticket.number}/note/", {"body": "x"}).status_code == 403
     )
@@ -235,7 +237,7 @@ def test_api_ignores_the_session_cookie(world):
     """The API is CSRF-exempt because only bearer tokens authenticate it: a logged-in browser
     session cannot be used to write through it."""
     client = Client(enforce_csrf_checks=True)
-    client.force_login(world.merchant_a)
+    factories.sign_in(client, world.merchant_a)
     response = client.post("/api/v1/tickets", "{}", content_type="application/json")
     assert response.status_code == 401
 
@@ -246,10 +248,10 @@ def test_api_ignores_the_session_cookie(world):
 def test_admin_only_for_staff(world):
     for user in (world.merchant_a, world.agent):
         client = Client()
-        client.force_login(user)
+        factories.sign_in(client, user)
         response = client.get("/admin/")
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
     non_staff_superuser_flag = factories.user(is_superuser=True, is_staff=False)
     client = Client()
-    client.force_login(non_staff_superuser_flag)
+    factories.sign_in(client, non_staff_superuser_flag)
     assert client.get("/admin/").status_code == 302

@@ -20,7 +20,7 @@ def actions(**filters):
 
 def test_agent_desk_actions_are_recorded(world):
     client = Client()
-    client.force_login(world.agent)
+    factories.sign_in(client, world.agent)
     number = world.ticket.number
     before = AuditEvent.objects.count()
     client.post(f"/desk/tickets/{number}/reply/", {"body": "请核对卡号 6228480402564890018"})
@@ -67,7 +67,7 @@ def test_editor_admin_actions_are_recorded_bulk_deletions_included(world):
     from knowledge.models import Announcement
 
     client = Client()
-    client.force_login(world.editor)
+    factories.sign_in(client, world.editor)
     extra = [
         Announcement.objects.create(title_zh=f"公告{n}", title_en=f"Notice {n}") for n in range(2)
     ]
@@ -142,7 +142,7 @@ def test_database_refuses_raw_updates_on_postgresql(world):
 def test_admin_shows_the_trail_read_only_to_superusers_only(world):
     event = AuditEvent.objects.first()
     superuser = Client()
-    superuser.force_login(world.superuser)
+    factories.sign_in(superuser, world.superuser)
     assert superuser.get("/admin/diagnosis/auditevent/").status_code == 200
     page = superuser.get(f"/admin/diagnosis/auditevent/{event.pk}/change/")
     assert page.status_code == 200
@@ -156,10 +156,10 @@ def test_admin_shows_the_trail_read_only_to_superusers_only(world):
     event.refresh_from_db()
     assert event.action != "tampered"
     editor = Client()
-    editor.force_login(world.editor)
+    factories.sign_in(editor, world.editor)
     assert editor.get("/admin/diagnosis/auditevent/").status_code == 403
     agent = Client()
-    agent.force_login(world.agent)
+    factories.sign_in(agent, world.agent)
     assert agent.get("/admin/diagnosis/auditevent/").status_code == 302
     from django.contrib.auth.models import Permission
 

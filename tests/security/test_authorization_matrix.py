@@ -18,6 +18,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from diagnosis.core.roles import KNOWLEDGE_EDITORS, ROLE_MODEL_PERMISSIONS
+from tests import factories
 
 ROLES = ("anonymous", "merchant_a", "merchant_b", "agent", "editor", "superuser")
 GET, POST = "get", "post"
@@ -135,6 +136,19 @@ TABLE = {
     "accounts/password/change/": E(GET, "/accounts/password/change/", LOGIN, 200, 200, 200, 200),
     "accounts/password/change/done/": E(
         GET, "/accounts/password/change/done/", LOGIN, 200, 200, 200, 200
+    ),
+    # Two-factor pages: every signed-in user may manage their own; the code page sends a
+    # signed-in session on (staff: already verified; merchants: to set one up).
+    "accounts/two-factor/": E(GET, "/accounts/two-factor/", LOGIN, 200, 200, 200, 200),
+    "accounts/two-factor/verify/": E(
+        GET, "/accounts/two-factor/verify/", LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT
+    ),
+    "accounts/two-factor/setup/": E(GET, "/accounts/two-factor/setup/", LOGIN, 200, 200, 200, 200),
+    "accounts/two-factor/recovery-codes/": E(
+        GET, "/accounts/two-factor/recovery-codes/", LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT
+    ),
+    "accounts/two-factor/disable/": E(
+        POST, "/accounts/two-factor/disable/", LOGIN, REDIRECT, REDIRECT, REDIRECT, REDIRECT
     ),
     "accounts/password/reset/": public(GET, "/accounts/password/reset/"),
     "accounts/password/reset/sent/": public(GET, "/accounts/password/reset/sent/"),
@@ -281,7 +295,7 @@ def admin_expected(route, role):
     """The rule for the admin's patterns. Anyone who is not staff is sent to the admin login;
     editors get their models (knowledge and wizard) and 403 elsewhere; superusers get all."""
     if route == "admin/login/":
-        return REDIRECT if role in ("editor", "superuser") else 200
+        return LOGIN  # the site's login (password, then the second factor for staff)
     if route == "admin/logout/":  # GET is refused to staff; POST logs out
         return 405 if role in ("editor", "superuser") else REDIRECT
     if role not in ("editor", "superuser"):
@@ -324,7 +338,7 @@ def client_for(client_factory, world, role):
         "superuser": world.superuser,
     }[role]
     if user is not None:
-        client.force_login(user)
+        factories.sign_in(client, user)
     return client
 
 
@@ -430,7 +444,7 @@ def test_lists_and_api_only_show_the_merchants_own_tickets(world):
 
     b_ticket = factories_ticket_for(world.merchant_b)
     client_b = Client()
-    client_b.force_login(world.merchant_b)
+    factories.sign_in(client_b, world.merchant_b)
     page = client_b.get("/tickets/").content.decode()
     assert b_ticket.number in page and world.ticket.number not in page
     _token, raw_b = api_token_create(user=world.merchant_b, name="b")
@@ -443,7 +457,7 @@ def test_lists_and_api_only_show_the_merchants_own_tickets(world):
     assert world.token.revoked_at is None
     # A's attachment under B's ticket number: 404 (ids cannot be moved across tickets).
     client_a = Client()
-    client_a.force_login(world.merchant_a)
+    factories.sign_in(client_a, world.merchant_a)
     url = f"/tickets/{b_ticket.number}/attachments/{world.attachment.pk}/"
     assert client_a.get(url).status_code == 404
     assert client_b.get(url).status_code == 404

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diagnosis.core.cards import scrub_text
+from tests import factories
 
 NASTY = [
     "",
@@ -94,7 +95,7 @@ def error_messages(form) -> list[str]:
 @pytest.mark.parametrize("lang", ["", "/en"])
 def test_ticket_form_survives_hostile_input(world, lang):
     client = Client()
-    client.force_login(world.merchant_a)
+    factories.sign_in(client, world.merchant_a)
 
     @FUZZ
     @given(values=st.fixed_dictionaries({name: HOSTILE for name in TICKET_FIELDS}))
@@ -130,7 +131,7 @@ def test_ticket_form_survives_hostile_input(world, lang):
 @pytest.mark.django_db
 def test_desk_forms_and_filters_survive_hostile_input(world):
     client = Client()
-    client.force_login(world.agent)
+    factories.sign_in(client, world.agent)
     number = world.ticket.number
     posts = {
         f"/desk/tickets/{number}/reply/": ["body"],
@@ -180,7 +181,7 @@ def test_desk_forms_and_filters_survive_hostile_input(world):
 @pytest.mark.django_db
 def test_merchant_actions_and_public_pages_survive_hostile_input(world):
     merchant = Client()
-    merchant.force_login(world.merchant_a)
+    factories.sign_in(merchant, world.merchant_a)
     anonymous = Client()
     number = world.ticket.number
 
@@ -265,3 +266,135 @@ def test_api_survives_hostile_json(world):
             assert response["Content-Type"].startswith("application/json")
 
     check()
+
+
+# -- issue 14: the reproductions, then the calendar's edges, lone surrogates, malformed `next` ---
+
+
+def _ticket_form(**changes):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    data = {
+        "tid": "ABCD1234",
+        "transaction_time": (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+        "amount": "128.50",
+        "currency": "CNY",
+        "card_number": "1234",
+        "card_type": "debit",
+        "response_code": "51",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_issue14_hostile_inputs_answer_4xx_with_a_message(world):
+    merchant = Client()
+    factories.sign_in(merchant, world.merchant_a)
+    response = merchant.post("/tickets/new/", _ticket_form(transaction_time="0001-01-01 00:00"))
+    assert response.status_code == 200
+    assert "交易时间太早" in " ".join(response.context["form"].errors["transaction_time"])
+    en = merchant.post("/en/tickets/new/", _ticket_form(transaction_time="0001-01-01 00:00"))
+    assert "too early" in " ".join(en.context["form"].errors["transaction_time"]).lower()
+
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {world.raw_token}"}
+    for moment in ("0001-01-01T00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        body = {"terminal_id": "ABCD1234", "transaction_time": moment, "amount": "10.00"}
+        response = Client().post(
+            "/api/v1/tickets", json.dumps(body), content_type="application/json", **bearer
+        )
+        assert response.status_code == 400, moment
+        assert response["Content-Type"].startswith("application/json")
+        assert "transaction_time" in response.json()["error"]["fields"]
+
+    agent = Client()
+    factories.sign_in(agent, world.agent)
+    for query in (
+        "?date_from=0001-01-01",
+        "?date_to=9999-12-31",
+        "?date_from=9999-12-31&date_to=9999-12-31",
+    ):
+        response = agent.get("/desk/" + query)
+        assert response.status_code == 200, query
+        assert "日期要在" in response.content.decode()
+    for query in ("?date_to=0001-01-01", "?date_from=9999-12-31&date_to=9999-12-31"):
+        assert agent.get("/desk/insight/" + query).status_code == 200, query
+        assert agent.get("/desk/insight/codes.csv" + query).status_code == 200, query
+
+    response = Client().post("/i18n/setlang/", {"language": "en", "next": "http://[::1"})
+    assert response.status_code == 302 and response["Location"] == "/en/"  # home, in English
+
+
+EDGE_DATES = st.one_of(
+    st.sampled_from(["0001-01-01", "9999-12-31", "1999-12-31", "2100-01-01", "0000-00-00"]),
+    st.dates().map(str),
+)
+MALFORMED_URLS = st.one_of(
+    st.sampled_from(
+        ["http://[::1", "http://[", "//[::1]:x/", "http://a:b@[::1", "\\\\evil", "/%", "http:///"]
+    ),
+    st.text(max_size=40),
+)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_dates_at_the_edges_of_the_calendar_never_500(world):
+    agent = Client()
+    factories.sign_in(agent, world.agent)
+    merchant = Client()
+    factories.sign_in(merchant, world.merchant_a)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {world.raw_token}"}
+
+    @FUZZ
+    @given(start=EDGE_DATES, end=EDGE_DATES, moment=st.datetimes(), tz=st.sampled_from(["", "Z"]))
+    def check(start, end, moment, tz):
+        query = {"date_from": start, "date_to": end}
+        for url in ("/desk/", "/desk/insight/", "/desk/insight/codes.csv", "/en/desk/insight/"):
+            assert agent.get(url, query).status_code == 200, (url, query)
+        typed = moment.strftime("%Y-%m-%d %H:%M").rjust(16, "0")
+        response = merchant.post("/tickets/new/", _ticket_form(transaction_time=typed))
+        assert response.status_code in (200, 302), typed
+        body = {"terminal_id": "ABCD1234", "transaction_time": moment.isoformat() + tz}
+        response = Client().post(
+            "/api/v1/tickets",
+            json.dumps({**body, "amount": "1.00"}),
+            content_type="application/json",
+            **bearer,
+        )
+        assert response.status_code in (201, 400), body
+        assert response["Content-Type"].startswith("application/json")
+
+    check()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_malformed_next_and_lone_surrogates_in_forms_and_queries_never_500(world):
+    anonymous = Client()
+    merchant = Client()
+    factories.sign_in(merchant, world.merchant_a)
+
+    @FUZZ
+    @given(next_url=MALFORMED_URLS, language=st.sampled_from(["en", "zh-hans", "xx", ""]))
+    def check(next_url, language):
+        for client in (anonymous, merchant):
+            response = client.post("/i18n/setlang/", {"language": language, "next": next_url})
+            assert response.status_code in (200, 302), next_url
+        response = anonymous.post("/accounts/login/?next=" + next_url.replace("&", ""), {})
+        assert response.status_code < 500
+
+    check()
+    # A lone surrogate cannot be sent as UTF-8; its bytes arrive and are replaced, never a 500.
+    for raw in ("%ED%A0%80", "%ED%BF%BF", "%C0%AF", "%FF"):
+        assert anonymous.get(f"/search/?q={raw}").status_code in (200, 302)
+        assert merchant.get(f"/tickets/?status={raw}").status_code in (200, 302)
+        body = f"body={raw}&csrfmiddlewaretoken=x"
+        response = merchant.post(
+            f"/tickets/{world.ticket.number}/reply/",
+            body,
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert response.status_code in (200, 302, 403)

@@ -50,7 +50,7 @@ def ticket_form(**overrides):
 )
 def test_pages_answer_a_bilingual_503_when_the_database_is_down(url, lang_text, agent):
     client = Client(raise_request_exception=False)
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     with connection.execute_wrapper(refused):
         response = client.get(url)
     assert response.status_code == 503
@@ -77,7 +77,7 @@ def test_no_half_written_ticket_and_recovery_without_restart(merchant_user):
     ticket stays (ticket_create is atomic). Then the database is back and the very same client,
     in the same process, records the ticket."""
     client = Client(raise_request_exception=False)
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     with connection.execute_wrapper(failing_on('INSERT INTO "diagnosis_ticketevent"')):
         response = client.post("/tickets/new/", ticket_form())
     assert response.status_code == 503
@@ -210,7 +210,7 @@ def test_over_limit_upload_refused_without_reading_it(world, monkeypatch, size_m
 
     monkeypatch.setattr("diagnosis.tickets.forms.validate_upload", spy)
     client = Client()
-    client.force_login(world.merchant_a)
+    factories.sign_in(client, world.merchant_a)
     big = SimpleUploadedFile(
         "big.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * (size_mb * 1024 * 1024), "image/jpeg"
     )
@@ -228,7 +228,7 @@ def test_wrong_type_refused_cleanly(world):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = Client()
-    client.force_login(world.merchant_a)
+    factories.sign_in(client, world.merchant_a)
     fake = SimpleUploadedFile("invoice.pdf", b"MZ\x90\x00" + b"\x00" * 100, "application/pdf")
     response = client.post(
         f"/tickets/{world.ticket.number}/reply/", {"body": "file", "attachments": [fake]}
@@ -259,7 +259,7 @@ def test_postgresql_goes_away_and_comes_back_without_a_restart():
 
     user = factories.merchant_user()
     client = Client(raise_request_exception=False)
-    client.force_login(user)
+    factories.sign_in(client, user)
     assert client.get("/tickets/").status_code == 200
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

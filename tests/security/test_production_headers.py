@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests import factories
 from tests.foundation.test_settings import run_django
 
 PROBE = """
@@ -73,7 +74,7 @@ def test_pages_and_cookies_in_process(client, settings, merchant_user):
     and HttpOnly when the production cookie settings are on."""
     settings.SESSION_COOKIE_SECURE = True
     settings.CSRF_COOKIE_SECURE = True
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     response = client.get("/tickets/new/", secure=True)
     assert response.status_code == 200
     csp = response["Content-Security-Policy"]

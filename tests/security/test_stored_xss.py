@@ -80,13 +80,13 @@ def test_payloads_render_escaped_everywhere(world):
     escalation_mark_sent(batch=batch, actor=world.agent)
     item = batch.items.get()
     agent = Client()
-    agent.force_login(world.agent)
+    factories.sign_in(agent, world.agent)
     agent.post(
         f"/desk/escalations/{batch.number}/items/{item.pk}/reference/",
         {"reference": PAYLOADS[1][:60]},
     )
     merchant_client = Client()
-    merchant_client.force_login(world.merchant_a)
+    factories.sign_in(merchant_client, world.merchant_a)
     pages = {
         "ticket list": merchant_client.get("/tickets/"),
         "ticket page": merchant_client.get(f"/tickets/{ticket.number}/"),
@@ -130,7 +130,7 @@ def test_payloads_render_escaped_everywhere(world):
 
 def _superuser(world):
     client = Client()
-    client.force_login(world.superuser)
+    factories.sign_in(client, world.superuser)
     return client
 
 

@@ -29,6 +29,13 @@ class Command(BaseCommand):
         for username, password, created in demo.seed_accounts():
             state = "created" if created else "exists, unchanged"
             self.stdout.write(f"  {username:<12} password: {password:<16} ({state})")
+        self.stdout.write(
+            "Staff sign in with a second factor. After the password, type a code from an "
+            "authenticator app set up with the secret below, or a one-time recovery code:"
+        )
+        for username, secret, code in demo.seed_two_factor():
+            self.stdout.write(f"  {username:<12} authenticator secret: {secret}")
+            self.stdout.write(f"  {'':<12} recovery code (one use): {code}")
         from diagnosis.tickets.demo import seed_tickets
 
         self.stdout.write(f"Demo tickets: {seed_tickets()} created.")
