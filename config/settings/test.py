@@ -1,6 +1,8 @@
 """Settings for the test suite: production-like (DEBUG off), fast hashing, no manifest."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-django-checks")
 os.environ["DEBUG"] = "0"
@@ -22,3 +24,8 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 SECURE_SSL_REDIRECT = False
 KNOWLEDGE_LOOKUP_BATCH = 1  # tests read the counter right after a page view
+# Tasks run where they are enqueued (after the commit, like a worker would); the worker tests
+# switch to the database backend and start a real worker process.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Each test run keeps its shared search-index files apart (knowledge/search/artefact.py).
+SEARCH_INDEX_DIR = Path(tempfile.mkdtemp(prefix="declinedesk-search-"))
