@@ -20,3 +20,7 @@ class DiagnosisConfig(AppConfig):
         from diagnosis.insight import rollups
 
         rollups.connect()
+
+        from config import metrics
+
+        metrics.connect()

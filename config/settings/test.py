@@ -29,3 +29,9 @@ KNOWLEDGE_LOOKUP_BATCH = 1  # tests read the counter right after a page view
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Each test run keeps its shared search-index files apart (knowledge/search/artefact.py).
 SEARCH_INDEX_DIR = Path(tempfile.mkdtemp(prefix="declinedesk-search-"))
+# SQLite: the test database is a file, not memory, so that the worker tests can start a real
+# worker process on it (tests/diagnosis/test_task_worker.py).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"declinedesk-test-{os.getpid()}.sqlite3")
+    }

@@ -24,6 +24,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
+from django.db import connection as db_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -124,57 +125,62 @@ def retry_delay(attempts: int) -> float:
 
 def deliver(mail_ids) -> int:
     """Send the due, pending rows among `mail_ids` over one connection; returns how many were
-    sent. Each row is locked while it is sent (another worker skips it) and marked sent right
-    after the server accepted it; a failure is recorded and retried later."""
+    sent. Each row is marked sent right after the server accepted it; a failure is recorded and
+    retried later. On PostgreSQL a row is locked while it is sent (another worker skips it, and
+    a worker that dies mid-way leaves it pending for the task's next run); SQLite has one
+    worker (`make run`), and its rows are sent without holding the database's write lock."""
     mail_ids = list(mail_ids)
     if not mail_ids:
         return 0
-    sent = 0
-    connection = None
-    retry_after: dict[float, list[int]] = {}
+    state = {"smtp": None, "sent": 0, "retry_after": {}}
+    locking = db_connection.features.has_select_for_update_skip_locked
     try:
         for mail_id in mail_ids:
-            with transaction.atomic():
-                mail = (
-                    OutgoingMail.objects.select_for_update(skip_locked=True)
-                    .filter(pk=mail_id, status=Status.PENDING)
-                    .filter(next_attempt_at__lte=timezone.now() + timedelta(seconds=1))
-                    .first()
-                )
-                if mail is None:
-                    continue  # sent, failed for good, not due yet, or another worker has it
-                try:
-                    if connection is None:
-                        connection = get_connection()
-                        connection.open()
-                    accepted = connection.send_messages([_message(mail)])
-                    if not accepted and settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
-                        raise OSError("the mail server did not accept the message")
-                except Exception as error:  # noqa: BLE001 - any mail trouble: try again later
-                    delay = _failed(mail, error)
-                    if delay is not None:
-                        retry_after.setdefault(delay, []).append(mail.pk)
-                    if connection is not None:
-                        _close(connection)
-                        connection = None
-                    continue
-                mail.status = Status.SENT
-                mail.sent_at = timezone.now()
-                mail.attempts += 1
-                mail.last_error = ""
-                mail.save(update_fields=["status", "sent_at", "attempts", "last_error"])
-                sent += 1
+            due = OutgoingMail.objects.filter(
+                pk=mail_id,
+                status=Status.PENDING,
+                next_attempt_at__lte=timezone.now() + timedelta(seconds=1),
+            )
+            if locking:
+                with transaction.atomic():
+                    _send_one(due.select_for_update(skip_locked=True).first(), state)
+            else:
+                _send_one(due.first(), state)
     finally:
-        if connection is not None:
-            _close(connection)
-    if retry_after:
+        if state["smtp"] is not None:
+            _close(state["smtp"])
+    if state["retry_after"]:
         from config.tasks import enqueue_later
         from diagnosis.tickets.tasks import deliver_mail
 
-        for delay, ids in retry_after.items():
+        for delay, ids in state["retry_after"].items():
             # Backends that cannot defer (immediate): the scheduler's mail sweep retries.
             enqueue_later(deliver_mail, delay + 0.5, ids)
-    return sent
+    return state["sent"]
+
+
+def _send_one(mail, state):
+    if mail is None:
+        return  # sent, failed for good, not due yet, or another worker has it
+    try:
+        if state["smtp"] is None:
+            state["smtp"] = get_connection()
+            state["smtp"].open()
+        state["smtp"].send_messages([_message(mail)])
+    except Exception as error:  # noqa: BLE001 - any mail trouble: try again later
+        delay = _failed(mail, error)
+        if delay is not None:
+            state["retry_after"].setdefault(delay, []).append(mail.pk)
+        if state["smtp"] is not None:
+            _close(state["smtp"])
+            state["smtp"] = None
+        return
+    mail.status = Status.SENT
+    mail.sent_at = timezone.now()
+    mail.attempts += 1
+    mail.last_error = ""
+    mail.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+    state["sent"] += 1
 
 
 def _close(connection):
