@@ -189,6 +189,7 @@ TABLE = {
     # -- agents' desk ---------------------------------------------------------------------------
     "desk/": desk(GET, "/desk/", 200),
     "desk/bulk/": desk(POST, "/desk/bulk/", REDIRECT),
+    "desk/digest/": desk(POST, "/desk/digest/", REDIRECT, data={"daily_digest": "on"}),
     "desk/tickets/<str:number>/": desk(GET, lambda w: f"/desk/tickets/{_t(w)}/", 200),
     "desk/tickets/<str:number>/reply/": desk(POST, lambda w: f"/desk/tickets/{_t(w)}/reply/", 400),
     "desk/tickets/<str:number>/note/": desk(POST, lambda w: f"/desk/tickets/{_t(w)}/note/", 400),
