@@ -497,8 +497,10 @@ def main():
         log(f"  {name:45} {query or 'UNUSED'}")
     results["search_index"] = build_search_index()
     log(f"search index: {results['search_index']}")
-    server = start_gunicorn()
     worker = start_task_worker()
+    log(f"task queue drained (tasks left by the set-up) in {wait_for_drain()} s")
+    server = start_gunicorn()
+    results["load_average_at_start"] = os.getloadavg()
     try:
         for name, paths, headers, body in pages(ctx):
             if ONLY and name not in ONLY and name != "ceiling":
@@ -545,6 +547,7 @@ def main():
         }
         results["static_headers"] = static_headers("/")
         results["worker_rss_mb"] = worker_rss_mb(server.pid)
+        results["load_average_at_end"] = os.getloadavg()
     finally:
         worker.send_signal(signal.SIGTERM)
         server.send_signal(signal.SIGTERM)
@@ -617,7 +620,9 @@ def write_results(results):
         f"{results['pages'].get('create_ticket', {}).get('stored_per_s')}; "
         f"worker RSS after the run: {results.get('worker_rss_mb')} MB; duplicate ticket numbers: "
         f"{results['duplicate_ticket_numbers']}; data build: {results['data_build']}; "
-        f"elapsed {results['elapsed_s']} s."
+        f"elapsed {results['elapsed_s']} s; load average (1/5/15 min) at the start "
+        f"{results.get('load_average_at_start')}, at the end {results.get('load_average_at_end')} "
+        "(the machine is shared: other work raises it)."
     )
     tasks = results.get("tasks")
     if tasks:

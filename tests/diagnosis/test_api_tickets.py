@@ -276,4 +276,5 @@ def test_create_query_count_does_not_grow_with_tickets_or_agents(
     assert set(queued.all().values_list("status", flat=True)) == {"SUCCESSFUL"}
 
 
-CREATE_QUERIES = 18  # bench/run.py measures the same request under load
+# Was 18 with the mail and the incident check in the request; bench/run.py measures the same.
+CREATE_QUERIES = 13

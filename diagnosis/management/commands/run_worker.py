@@ -32,8 +32,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval=1.0, batch=False, max_tasks=None, **options):
         verbosity = options.get("verbosity", 1)
+        level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
         for name in ("django_tasks", "django_tasks_db", "config", "diagnosis", "knowledge"):
-            logging.getLogger(name).setLevel(logging.INFO if verbosity < 2 else logging.DEBUG)
+            logging.getLogger(name).setLevel(level)
         if settings.TASKS_BACKEND == "rq":
             extra = ["--burst"] if batch else []
             call_command("rqworker", "default", "--with-scheduler", *extra)
@@ -47,10 +48,11 @@ class Command(BaseCommand):
 
         recovered = tasks.recover_orphans()
         worker_id = tasks.worker_id()
-        self.stdout.write(
-            f"Task worker {worker_id} (database backend); {recovered} task(s) of stopped "
-            "workers ready again. Ctrl-C stops it."
-        )
+        if verbosity:
+            self.stdout.write(
+                f"Task worker {worker_id} (database backend); {recovered} task(s) of stopped "
+                "workers ready again. Ctrl-C stops it."
+            )
         worker = Worker(
             queue_names=["default"],
             interval=interval,
