@@ -249,3 +249,69 @@ def test_a_worker_killed_mid_way_loses_nothing_and_repeats_nothing(smtp, workers
     time.sleep(1)
     assert received(smtp.inbox) == expected_mail(tickets, agents)
     assert "ready again" in workers.output()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis of our own on a free port (CI installs redis-server)."""
+    import shutil
+
+    import redis
+
+    port = free_port()
+    process = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+def test_the_rq_backend_runs_tasks_and_deferred_retries(redis_server, smtp, tmp_path):
+    """TASKS_BACKEND=rq: the same tasks through RQ on Redis, a deferred one included."""
+    env = {**Workers(smtp.port, tmp_path).env, "TASKS_BACKEND": "rq", "REDIS_URL": redis_server}
+    enqueue = (
+        "from config.tasks import enqueue_later, queue_stats\n"
+        "from diagnosis.insight.tasks import incident_catch_up\n"
+        "from diagnosis.tickets.tasks import deliver_due_mail\n"
+        "incident_catch_up.enqueue()\n"
+        "assert enqueue_later(deliver_due_mail, 0.5)\n"
+        "print(queue_stats())\n"
+    )
+    shell = [sys.executable, "manage.py", "shell", "-c"]
+    out = subprocess.run(
+        [*shell, enqueue], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert "'backend': 'rq', 'ready': 1" in out.stdout
+    time.sleep(1)  # the deferred one is due
+    worker = subprocess.run(
+        [sys.executable, "manage.py", "run_worker", "--batch"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = worker.stdout + worker.stderr
+    assert "Successfully completed diagnosis.insight.tasks.incident_catch_up()" in log, log
+    assert "Successfully completed diagnosis.tickets.tasks.deliver_due_mail()" in log, log
+    stats = subprocess.run(
+        [*shell, "from config.tasks import queue_stats; print(queue_stats())"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'ready': 0, 'running': 0, 'failed': 0" in stats

@@ -37,7 +37,14 @@ class Command(BaseCommand):
             logging.getLogger(name).setLevel(level)
         if settings.TASKS_BACKEND == "rq":
             extra = ["--burst"] if batch else []
-            call_command("rqworker", "default", "--with-scheduler", *extra)
+            call_command(
+                "rqworker",
+                "default",
+                "--with-scheduler",
+                "--job-class",
+                "django_tasks_rq.Job",
+                *extra,
+            )
             return
         if not tasks.uses_database():
             raise CommandError(
