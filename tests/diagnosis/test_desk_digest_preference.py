@@ -5,11 +5,12 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_an_agent_subscribes_and_unsubscribes(client, agent):
+def test_an_agent_subscribes_and_unsubscribes(client, agent, django_assert_max_num_queries):
     client.force_login(agent)
     page = client.get("/desk/").content.decode()
     assert 'action="/desk/digest/"' in page and "每日摘要邮件：未订阅" in page
-    response = client.post("/desk/digest/", {"daily_digest": "on", "next": "/desk/?status=new"})
+    with django_assert_max_num_queries(4):  # the user, their groups, the update (+ session)
+        response = client.post("/desk/digest/", {"daily_digest": "on", "next": "/desk/?status=new"})
     assert response.status_code == 302 and response["Location"] == "/desk/?status=new"
     agent.refresh_from_db()
     assert agent.daily_digest is True

@@ -64,3 +64,27 @@ def test_the_kept_filter_form_follows_the_language(agent_client):
     assert "筛选条件" in agent_client.get("/desk/").content.decode()
     english = agent_client.get("/en/desk/").content.decode()
     assert "筛选条件" not in english and "Filters" in english
+
+
+def test_the_merchants_list_reads_only_keys_when_its_rows_are_cached(
+    client, merchant_user, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):
+        factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+    client.force_login(merchant_user)
+    client.get("/tickets/")
+    with CaptureQueriesContext(connection) as warm:
+        first = client.get("/tickets/")
+    ticket_queries = [q["sql"] for q in warm if 'FROM "diagnosis_ticket"' in q["sql"]]
+    assert ticket_queries and not any(
+        '"diagnosis_ticket"."description"' in q for q in ticket_queries
+    )
+    factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+    with django_assert_max_num_queries(len(warm) + 1):  # the new row: one query
+        second = client.get("/tickets/")
+    assert first.content.count(b'href="/tickets/DD-') + 1 == second.content.count(
+        b'href="/tickets/DD-'
+    )
