@@ -19,7 +19,7 @@ $(STAMP): requirements/lock.txt
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_all 127.0.0.1:$(PORT)
 
 test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -266,6 +266,69 @@ def wizard_steps(count=20):
     return sorted(steps)[:count]
 
 
+def start_task_worker():
+    """One task worker beside gunicorn, at a lower CPU priority than the web workers (background
+    work yields to requests: the usual set-up when both share a machine)."""
+    env = {**os.environ, **ENV}
+    return subprocess.Popen(
+        ["nice", "-n", "10", sys.executable, "manage.py", "run_worker", "--interval", "0.2", "-v0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def task_counts(since):
+    """Mail tasks (new-ticket notifications) enqueued / finished since `since`, and the queue."""
+    django_setup()
+    from django_tasks_db.models import DBTaskResult
+
+    from config.tasks import queue_stats
+
+    mail = DBTaskResult.objects.filter(task_path__endswith="notify_ticket_created")
+    return {
+        "enqueued": mail.filter(enqueued_at__gte=since).count(),
+        "finished": mail.filter(finished_at__gte=since).count(),
+        "failed": mail.filter(finished_at__gte=since, status="FAILED").count(),
+        "queue": queue_stats(),
+    }
+
+
+def wait_for_drain(timeout=300):
+    """Seconds until no task is ready or running (None if it did not drain in `timeout`)."""
+    from config.tasks import queue_stats
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        stats = queue_stats()
+        if stats["ready"] == 0 and stats["running"] == 0:
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.5)
+    return None
+
+
+def build_search_index():
+    """What a worker does after an edit: build the index once and store it for every process."""
+    started = time.perf_counter()
+    out = manage("rebuild_search_index", "--force", capture=True).stdout.strip()
+    django_setup()
+    from knowledge.models import SearchIndexArtefact
+
+    stored = SearchIndexArtefact.objects.order_by("-created_at").first()
+    return {
+        "command_s": round(time.perf_counter() - started, 1),
+        "output": out,
+        "artefact_mb": round(stored.size / 1e6, 1) if stored else None,
+    }
+
+
+def index_usage():
+    django_setup()
+    from bench import indexes
+
+    return indexes.report()
+
+
 def start_gunicorn():
     env = {**os.environ, **ENV}
     process = subprocess.Popen(
@@ -427,14 +490,26 @@ def main():
     timings = prepare_database()
     manage("collectstatic", "--noinput", "-v0")
     ctx = prepare_clients()
-    server = start_gunicorn()
     results = {"pages": {}, "data_build": timings, "workers": WORKERS, "connections": CONNECTIONS}
+    results["indexes"] = index_usage()
+    log(f"ticket table indexes: {results['indexes']['count']}")
+    for name, query in results["indexes"]["indexes"].items():
+        log(f"  {name:45} {query or 'UNUSED'}")
+    results["search_index"] = build_search_index()
+    log(f"search index: {results['search_index']}")
+    worker = start_task_worker()
+    log(f"task queue drained (tasks left by the set-up) in {wait_for_drain()} s")
+    server = start_gunicorn()
+    results["load_average_at_start"] = os.getloadavg()
     try:
         for name, paths, headers, body in pages(ctx):
             if ONLY and name not in ONLY and name != "ceiling":
                 continue
             run_wrk(paths, headers, body, WARMUP)
+            if body:
+                wait_for_drain()  # the warm-up's tasks: the window below starts empty
             last_pk = newest_ticket_pk() if body else None
+            window_start = now()
             measured = run_wrk(paths, headers, body, DURATION)
             if body:
                 # What was really stored, not what wrk thinks: tickets per second, and every
@@ -442,6 +517,23 @@ def main():
                 created = tickets_after(last_pk)
                 measured["stored_per_s"] = round(created / DURATION, 1)
                 measured["errors"] = max(measured["errors"], measured["requests"] - created)
+                # The mail tasks: enqueued and finished during the run (one worker beside
+                # gunicorn), the queue left at its end, and how long it took to drain.
+                during = task_counts(window_start)
+                drained_in = wait_for_drain()
+                after = task_counts(window_start)
+                results["tasks"] = {
+                    "mail_tasks_enqueued_per_s": round(during["enqueued"] / DURATION, 1),
+                    "mail_tasks_finished_per_s_during_run": round(during["finished"] / DURATION, 1),
+                    "queue_depth_at_end": during["queue"]["ready"],
+                    "drained_after_s": drained_in,
+                    "mail_tasks_finished_per_s_overall": round(
+                        after["finished"] / (DURATION + (drained_in or 0)), 1
+                    ),
+                    "failed": after["failed"],
+                    "queue_after_drain": after["queue"],
+                }
+                log(f"tasks: {results['tasks']}")
             measured["queries"] = count_queries(paths, headers, body)
             results["pages"][name] = measured
             log(
@@ -455,12 +547,18 @@ def main():
         }
         results["static_headers"] = static_headers("/")
         results["worker_rss_mb"] = worker_rss_mb(server.pid)
+        results["load_average_at_end"] = os.getloadavg()
     finally:
+        worker.send_signal(signal.SIGTERM)
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
     ceiling = results["pages"]["ceiling"]["rps"]
     results["ceiling_rps"] = ceiling
     for page in results["pages"].values():
@@ -468,6 +566,13 @@ def main():
     results["duplicate_ticket_numbers"] = duplicate_numbers()
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     write_results(results)
+
+
+def now():
+    django_setup()
+    from django.utils import timezone
+
+    return timezone.now()
 
 
 def newest_ticket_pk() -> int:
@@ -515,8 +620,36 @@ def write_results(results):
         f"{results['pages'].get('create_ticket', {}).get('stored_per_s')}; "
         f"worker RSS after the run: {results.get('worker_rss_mb')} MB; duplicate ticket numbers: "
         f"{results['duplicate_ticket_numbers']}; data build: {results['data_build']}; "
-        f"elapsed {results['elapsed_s']} s."
+        f"elapsed {results['elapsed_s']} s; load average (1/5/15 min) at the start "
+        f"{results.get('load_average_at_start')}, at the end {results.get('load_average_at_end')} "
+        "(the machine is shared: other work raises it)."
     )
+    tasks = results.get("tasks")
+    if tasks:
+        lines += [
+            "",
+            "Task queue during `create_ticket` (one `run_worker` beside gunicorn, `nice 10`): "
+            f"{tasks['mail_tasks_enqueued_per_s']} mail tasks enqueued/s, "
+            f"{tasks['mail_tasks_finished_per_s_during_run']} finished/s during the run, "
+            f"{tasks['queue_depth_at_end']} waiting at its end, drained "
+            f"{tasks['drained_after_s']} s later ({tasks['mail_tasks_finished_per_s_overall']}/s "
+            f"overall); {tasks['failed']} failed; after: {tasks['queue_after_drain']}.",
+        ]
+    search = results.get("search_index")
+    if search:
+        lines += [
+            "",
+            f"Search index built once by `rebuild_search_index` in {search['command_s']} s "
+            f"({search['output']}), stored artefact {search['artefact_mb']} MB; the gunicorn "
+            "workers map it instead of building.",
+        ]
+    usage = results.get("indexes")
+    if usage:
+        lines += ["", f"Ticket table: {usage['count']} indexes, each used by (EXPLAIN):", ""]
+        lines += ["| index | first query whose plan uses it |", "|---|---|"]
+        lines += [
+            f"| {name} | {query or '**unused**'} |" for name, query in usage["indexes"].items()
+        ]
     with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
         if handle.tell() == 0:
             handle.write("# Benchmark results\n\nAppended by `make bench` (bench/run.py).\n")

@@ -7,7 +7,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from config import views
+from config import metrics, views
 
 handler500 = "diagnosis.core.middleware.server_error"  # a dead database answers 503, not 500
 
@@ -16,6 +16,7 @@ admin.site.site_title = "DeclineDesk"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", include("config.api_urls")),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -2,6 +2,7 @@
 otherwise) and the language switch (keeps the current page, in the other language).
 """
 
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -19,14 +20,54 @@ from django.views.decorators.http import require_GET
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database answers a query, 503 otherwise (load balancers, uptime checks)."""
+    """200 when the database answers a query, 503 otherwise (load balancers, uptime checks).
+
+    `?deep=1` (staff or METRICS_ALLOWED_NETWORKS only, config/metrics.py) also checks that the
+    cache answers and that the task queue is draining (no ready task waiting longer than
+    TASK_QUEUE_MAX_WAIT seconds); 503 when either is not.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
-    return JsonResponse({"status": "ok", "database": "up"})
+    if not request.GET.get("deep"):
+        return JsonResponse({"status": "ok", "database": "up"})
+    from config import metrics
+
+    if not metrics.allowed(request):
+        return JsonResponse(
+            {"error": {"code": "forbidden", "message": "deep checks: staff or local requests"}},
+            status=403,
+        )
+    return _deep_health()
+
+
+def _deep_health():
+    from django.core.cache import cache
+
+    from config.tasks import queue_stats
+
+    body = {"status": "ok", "database": "up"}
+    probe = f"healthz:{uuid.uuid4().hex}"
+    try:
+        cache.set(probe, 1, 10)
+        body["cache"] = "up" if cache.get(probe) == 1 else "down"
+        cache.delete(probe)
+    except Exception:  # noqa: BLE001 - any cache failure is "down"
+        body["cache"] = "down"
+    try:
+        stats = queue_stats()
+    except Exception:  # noqa: BLE001 - the queue (database or Redis) did not answer
+        body["queue"] = {"draining": False, "error": "unavailable"}
+    else:
+        stats["draining"] = stats["oldest_wait_seconds"] <= settings.TASK_QUEUE_MAX_WAIT
+        body["queue"] = stats
+    if body["cache"] != "up" or not body["queue"]["draining"]:
+        body["status"] = "unavailable"
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)
 
 
 def set_language(request):

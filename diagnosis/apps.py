@@ -30,3 +30,6 @@ class DiagnosisConfig(AppConfig):
         from diagnosis.accounts import two_factor
 
         user_logged_in.connect(two_factor.remember_no_device, dispatch_uid="dd_2fa_no_device")
+        from config import metrics
+
+        metrics.connect()

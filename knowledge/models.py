@@ -379,3 +379,24 @@ class SearchTerm(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class SearchIndexArtefact(models.Model):
+    """A built search index, shared by every process (knowledge/search/artefact.py).
+
+    Built once per content version by a background task; web processes copy it to a local file
+    and map it into memory instead of building their own. The newest few are kept.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    documents = models.PositiveIntegerField(default=0)
+    size = models.PositiveBigIntegerField(default=0)
+    build_seconds = models.FloatField(default=0)
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.token} ({self.documents} documents, {self.size} bytes)"

@@ -80,3 +80,31 @@ def superuser(db):
 def ticket(merchant_user, terminal):
     """A ticket of `merchant` (on `terminal`), recorded by `merchant_user` through the service."""
     return factories.ticket(merchant=merchant_user.merchant, user=merchant_user, tid=terminal.tid)
+
+
+@pytest.fixture
+def database_tasks(settings):
+    """Tasks go to the database backend (django-tasks-db), as in production: enqueued rows that
+    a worker (`run_worker`, or `run_database_tasks()` below) runs later."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    yield
+
+
+def run_database_tasks(max_rounds=10) -> int:
+    """Run every ready task in this process, as `run_worker --batch` would; returns how many."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+    worker.run()
+    return worker._run_tasks

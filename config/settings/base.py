@@ -59,12 +59,17 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks",
+    "django_tasks_db",
+    "django_prometheus",
     "diagnosis",
     "knowledge",
 ]
 
 MIDDLEWARE = [
     "diagnosis.core.middleware.DebugEchoMiddleware",
+    # Request counts and latency by view for /metrics (config/metrics.py); first and last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "diagnosis.core.middleware.DatabaseUnavailableMiddleware",
@@ -80,8 +85,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last: its redirects (and a 503 if the database is down) get every header above.
+    # Last but the metrics: its redirects (and a 503 if the database is down) get every header
+    # above.
     "diagnosis.accounts.two_factor.TwoFactorRequiredMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +127,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the task worker and the scheduler share the file (`make run`): writers
+    # take the lock when their transaction starts (no lock upgrade dead-ends), readers never
+    # wait for a writer (WAL), and a busy database is waited for, not an error.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 RATELIMIT_TABLE = "declinedesk_ratelimit"
@@ -267,11 +283,49 @@ SILENCED_SYSTEM_CHECKS = [
     "axes.W002",  # no AxesMiddleware: the login form itself shows the lockout message
     "django_ratelimit.W001",  # our shared caches: Redis (Django's backend) or atomic DB table
 ]
+# Background tasks: Django's tasks API (django-tasks backport; `django.tasks` on Django 6).
+# "database" (default): django-tasks-db, tasks are rows in the project's database, run by
+# `manage.py run_worker`; "rq": RQ on Redis (needs REDIS_URL), run by the same command;
+# "immediate": run inside the process that enqueues (tests, one-off scripts).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database").strip().lower() or "database"
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
+if TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL.")
+    INSTALLED_APPS += ["django_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+    RQ_SHOW_ADMIN_LINK = True
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+# A task still "running" after this many seconds whose worker is gone is run again (tasks are
+# idempotent); a worker on the same machine that died is noticed at once (config/tasks.py).
+TASK_RUNNING_TIMEOUT = int(os.environ.get("TASK_RUNNING_TIMEOUT", "900"))
+# The queue is "not draining" for /healthz?deep=1 when a ready task waits longer than this.
+TASK_QUEUE_MAX_WAIT = int(os.environ.get("TASK_QUEUE_MAX_WAIT", "300"))
+# Outgoing mail (diagnosis/tickets/notifications.py): a failed delivery is tried again after
+# MAIL_RETRY_SECONDS, doubling each time, at most MAIL_MAX_ATTEMPTS times (≈ 2 days).
+MAIL_RETRY_SECONDS = float(os.environ.get("MAIL_RETRY_SECONDS", "30"))
+MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "14"))
+# Jobs that run on their own (`manage.py run_scheduler`, config/scheduler.py).
+AUTO_CLOSE_DAYS = float(os.environ.get("AUTO_CLOSE_DAYS", "7"))
+AUTO_CLOSE_REMIND_DAYS = float(os.environ.get("AUTO_CLOSE_REMIND_DAYS", "2"))
+SLA_WARNING_MINUTES = int(os.environ.get("SLA_WARNING_MINUTES", "30"))
+INCIDENT_RESOLVE_MINUTES = int(os.environ.get("INCIDENT_RESOLVE_MINUTES", "120"))
+DIGEST_TIME = os.environ.get("DIGEST_TIME", "08:30")  # in WORKING_HOURS_TIMEZONE, working days
+# /metrics and /healthz?deep=1 answer staff users and these networks only.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+# Where each machine keeps its copy of the shared search index (knowledge/search/artefact.py).
+SEARCH_INDEX_DIR = Path(os.environ.get("SEARCH_INDEX_DIR", BASE_DIR / "var" / "search-index"))
 
 # Security. Every header below is on in production; DEBUG keeps plain HTTP usable locally.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -324,5 +378,7 @@ LOGGING = {
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
         "jieba": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "INFO"},
     },
 }

@@ -1,6 +1,8 @@
 """Settings for the test suite: production-like (DEBUG off), fast hashing, no manifest."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-django-checks")
 os.environ["DEBUG"] = "0"
@@ -28,3 +30,14 @@ KNOWLEDGE_LOOKUP_BATCH = 1  # tests read the counter right after a page view
 # Tests post many tickets and resets in a row; the rate-limit tests set their own small limits.
 TICKET_CREATE_RATE = "1000/m"
 PASSWORD_RESET_RATE = "1000/h"
+# Tasks run where they are enqueued (after the commit, like a worker would); the worker tests
+# switch to the database backend and start a real worker process.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Each test run keeps its shared search-index files apart (knowledge/search/artefact.py).
+SEARCH_INDEX_DIR = Path(tempfile.mkdtemp(prefix="declinedesk-search-"))
+# SQLite: the test database is a file, not memory, so that the worker tests can start a real
+# worker process on it (tests/diagnosis/test_task_worker.py).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"declinedesk-test-{os.getpid()}.sqlite3")
+    }

@@ -95,17 +95,66 @@ def ticket_queue_queryset(*, user, filters: dict, now=None):
     return qs
 
 
+# What a queue row's cache key needs (and the sort keys): the page reads only these, without
+# joins; the rows that are not in the cache are loaded whole by `ticket_queue_rows`.
+QUEUE_KEY_FIELDS = (
+    "id",
+    "updated_at",
+    "status",
+    "merchant",  # its id: terminal health is per merchant + TID
+    "tid",
+    "first_response_due",
+    "first_responded_at",
+    "created_at",
+    "transaction_time",
+    "priority_rank",
+)
+QUEUE_ROW_RELATIONS = ("merchant", "acquirer", "assignee", "category")
+
+
 def ticket_queue(*, user, filters: dict, after="", before="", per_page=PAGE_SIZE, now=None):
-    """One page of the agents' queue. Always exactly two queries (capped count + rows)."""
+    """One page of the agents' queue, keys only (see QUEUE_KEY_FIELDS). Always exactly two
+    queries (capped count + keys); `ticket_queue_rows` loads the rows the cache lacks."""
     now = now or timezone.now()
     keys = SORTS.get(filters.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
-    qs = ticket_queue_queryset(user=user, filters=filters, now=now).select_related(
-        "merchant", "acquirer", "assignee", "category"
-    )
+    qs = ticket_queue_queryset(user=user, filters=filters, now=now).only(*QUEUE_KEY_FIELDS)
     page = keyset_page(qs, keys, after=after, before=before, per_page=per_page, count_cap=COUNT_CAP)
+    soon = due_soon_limit(now)
     for ticket in page.items:
         ticket.is_overdue = sla.is_overdue(ticket, now=now)
+        ticket.due_soon = is_due_soon(ticket, now, soon)
     return page
+
+
+def ticket_queue_rows(tickets) -> list:
+    """The full tickets (with the relations a row shows) for light queue tickets, same order,
+    their flags kept. One query."""
+    by_pk = Ticket.objects.select_related(*QUEUE_ROW_RELATIONS).in_bulk([t.pk for t in tickets])
+    rows = []
+    for light in tickets:
+        full = by_pk[light.pk]
+        for flag in ("is_overdue", "due_soon", "faulty_terminal"):
+            setattr(full, flag, getattr(light, flag, False))
+        rows.append(full)
+    return rows
+
+
+def due_soon_limit(now=None):
+    from diagnosis.tickets.jobs import due_soon_limit as limit
+
+    return limit(now)
+
+
+def is_due_soon(ticket, now=None, limit=None) -> bool:
+    """No first reply yet and the deadline is within SLA_WARNING_MINUTES of working time."""
+    now = now or timezone.now()
+    limit = limit or due_soon_limit(now)
+    return (
+        ticket.first_responded_at is None
+        and ticket.first_response_due is not None
+        and now <= ticket.first_response_due <= limit
+        and ticket.status not in workflow.DONE_STATUSES
+    )
 
 
 def desk_tickets_by_numbers(*, numbers):

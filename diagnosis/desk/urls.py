@@ -7,6 +7,7 @@ from diagnosis.desk import views
 urlpatterns = [
     path("", views.queue, name="desk"),
     path("bulk/", views.bulk_action, name="desk_bulk"),
+    path("digest/", views.digest_preference, name="desk_digest"),
     path("tickets/<str:number>/", views.ticket_detail, name="desk_ticket"),
     path("tickets/<str:number>/reply/", views.ticket_reply, name="desk_ticket_reply"),
     path("tickets/<str:number>/note/", views.ticket_note, name="desk_ticket_note"),

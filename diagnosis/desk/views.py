@@ -7,6 +7,7 @@ diagnosis.tickets.services; every access decision is in diagnosis.core.permissio
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
@@ -76,7 +77,11 @@ def queue(request):
         "diagnosis/_desk_row.html",
         page.items,
         name="ticket",
-        key=lambda t: f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.faulty_terminal:d}",
+        key=lambda t: (
+            f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.due_soon:d}"
+            f":{t.faulty_terminal:d}"
+        ),
+        load=selectors.ticket_queue_rows,  # only the rows the cache does not have
     )
     shortcuts = [
         ("me", _("分配给我"), urlencode({"assignee": "me"}), filters.get("assignee") == "me"),
@@ -161,6 +166,19 @@ def bulk_action(request):
     if missing:
         messages.error(request, _("找不到工单：%(numbers)s") % {"numbers": "、".join(missing)})
     return HttpResponseRedirect(back)
+
+
+@require_POST
+@desk_required
+def digest_preference(request):
+    """Subscribe to / unsubscribe from the daily digest e-mail (diagnosis/tickets/jobs.py)."""
+    wanted = request.POST.get("daily_digest") == "on"
+    get_user_model().objects.filter(pk=request.user.pk).update(daily_digest=wanted)
+    if wanted:
+        messages.success(request, _("已订阅每日摘要邮件：每个工作日早上发送。"))
+    else:
+        messages.success(request, _("已取消每日摘要邮件。"))
+    return HttpResponseRedirect(safe_next(request, reverse("diagnosis:desk")))
 
 
 # --- agent ticket page ---------------------------------------------------------------------------

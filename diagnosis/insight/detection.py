@@ -149,3 +149,41 @@ def detect_after_ticket(ticket_pk: int) -> list[Incident]:
         return []
     acquirer_id, created_at = row
     return detect_incidents(since=created_at - _window(), until=created_at, acquirer_id=acquirer_id)
+
+
+def resolve_stale_incidents(*, now=None) -> list[Incident]:
+    """Active incidents whose tickets stopped arriving INCIDENT_RESOLVE_MINUTES ago are marked
+    resolved (the bank recovered); an agent can reopen one. Returns the incidents resolved."""
+    from diagnosis.core import audit
+    from diagnosis.insight import alerts
+
+    now = now or timezone.now()
+    quiet_since = now - timedelta(minutes=settings.INCIDENT_RESOLVE_MINUTES)
+    resolved = []
+    for incident in Incident.objects.active().filter(last_ticket_at__lt=quiet_since):
+        with transaction.atomic():
+            incident.status = Incident.Status.RESOLVED
+            incident.changed_by = None
+            incident.changed_at = now
+            incident.ended_at = now
+            incident.save(update_fields=["status", "changed_by", "changed_at", "ended_at"])
+            audit.record(
+                actor=None,
+                action="incident.auto_resolved",
+                obj=incident,
+                quiet_minutes=str(settings.INCIDENT_RESOLVE_MINUTES),
+            )
+        resolved.append(incident)
+    if resolved:
+        transaction.on_commit(alerts.forget, robust=True)
+    return resolved
+
+
+def catch_up(*, now=None, minutes=None) -> dict:
+    """The scheduler's incident job: scan the recent tickets (after downtime or a lost task),
+    then resolve incidents that went quiet."""
+    now = now or timezone.now()
+    minutes = minutes or max(settings.INCIDENT_WINDOW_MINUTES, 60)
+    opened = detect_incidents(since=now - timedelta(minutes=minutes), until=now, now=now)
+    resolved = resolve_stale_incidents(now=now)
+    return {"opened": [i.pk for i in opened], "resolved": [i.pk for i in resolved]}

@@ -108,6 +108,13 @@ class User(AbstractUser):
         default=settings.LANGUAGE_CODE,
         help_text=_("工单通知邮件使用的语言。"),
     )
+    daily_digest = models.BooleanField(
+        _("每日摘要邮件"),
+        default=False,
+        help_text=_(
+            "支持专员：每个工作日早上收到一封摘要（待处理、已超时、故障事件、等待银行答复的批次）。"
+        ),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -55,9 +55,13 @@ DEMO_TICKETS = [
 
 
 def seed_tickets() -> int:
-    # Demo data: no notification emails on the console while seeding (they are sent on commit,
-    # so the override has to outlive the transaction).
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+    # Demo data: no notification emails on the console while seeding, nor later from the
+    # worker: the demo's tasks run here, on commit, into the dummy mail backend (so the
+    # override has to outlive the transaction).
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+    ):
         return _seed_tickets()
 
 

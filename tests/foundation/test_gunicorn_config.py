@@ -12,6 +12,14 @@ from knowledge.loading import load_content
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "gunicorn.py"
 
 
+@pytest.fixture(autouse=True)
+def _metrics_dir(monkeypatch, tmp_path):
+    """The config sets PROMETHEUS_MULTIPROC_DIR for gunicorn's processes: not for this one."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    yield
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+
+
 class Worker:
     log = logging.getLogger("gunicorn.error")
 

@@ -1,16 +1,20 @@
-"""After an edit, a large index keeps answering while one background thread builds the new one;
-the edit is searchable as soon as that build is done. Small indexes rebuild inline.
+"""One build per edit for the whole deployment: a worker builds the edited version's index once
+and stores it; every process loads the stored index instead of building its own, and keeps
+answering from its old index until it is there. Small indexes rebuild inline.
 
-These tests commit for real (transaction=True): the background thread has its own database
-connection and only sees committed rows, as in production.
+These tests commit for real (transaction=True): the edit's task runs after the commit (the
+immediate backend stands in for the worker), as in production.
 """
 
 import threading
 
+import numpy as np
 import pytest
 
 from knowledge import search
-from knowledge.models import Article
+from knowledge.models import Article, SearchIndexArtefact
+from knowledge.search import artefact
+from knowledge.search.tasks import rebuild_search_index
 from knowledge.selectors import article_search
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,25 +27,27 @@ def keys(query, lang="en"):
 def edit(slug="wrong-pin", words=" Zanzibar."):
     article = Article.objects.get(slug=slug)
     article.summary_en += words
-    article.save()  # committed at once (autocommit), the version token replaced
+    article.save()  # committed at once (autocommit): the version token replaced, task enqueued
 
 
-class Gate:
-    """Makes index builds wait until the test opens the gate; counts them."""
+class Builds:
+    """Counts index builds (in any thread); can hold them until the test opens a gate."""
 
-    def __init__(self, monkeypatch):
-        self.entered = threading.Event()  # a build has read the version token and waits
+    def __init__(self, monkeypatch, gated=False):
+        self.entered = threading.Event()
         self.opened = threading.Event()
-        self.builds = []
+        if not gated:
+            self.opened.set()
+        self.threads = []
         real = search.load_index
 
-        def gated(token=None):
-            self.builds.append(threading.current_thread().name)
+        def counted(token=None):
+            self.threads.append(threading.current_thread().name)
             self.entered.set()
             assert self.opened.wait(30)
             return real(token)
 
-        monkeypatch.setattr(search, "load_index", gated)
+        monkeypatch.setattr(search, "load_index", counted)
 
     def open(self):
         self.opened.set()
@@ -49,46 +55,71 @@ class Gate:
 
 @pytest.fixture
 def large(monkeypatch):
-    """Treat every index as a large one: rebuilds go to the background."""
+    """Treat every index as a large one: never rebuilt inline."""
     monkeypatch.setattr(search, "INLINE_REBUILD_DOCS", 0)
+    monkeypatch.setattr(search, "POLL_SECONDS", 0)
     yield
     assert search.wait_for_rebuild(30)
 
 
-def test_searches_answer_from_the_old_index_while_the_new_one_builds(content, large, monkeypatch):
-    old = search.get_index()  # no index yet: built before answering
-    gate = Gate(monkeypatch)
+@pytest.fixture
+def no_worker(monkeypatch):
+    """Edits enqueue nothing: no worker builds the new version."""
+    monkeypatch.setattr(search, "request_rebuild", lambda: None)
+
+
+def test_an_edit_is_built_once_and_every_process_loads_it(content, large, monkeypatch):
+    builds = Builds(monkeypatch)
+    old = search.get_index()  # the content load's task stored it: loaded, not built
+    assert builds.threads == [] and old.mapped_file
+    edit()  # its task builds the new version once and stores it
+    assert len(builds.threads) == 1
+    assert keys("zanzibar") == ["wrong-pin"]  # this process loaded the stored index
+    assert search.get_index() is not old
+    search.set_index(None)  # another process (a new gunicorn worker) starts
+    assert keys("zanzibar") == ["wrong-pin"]
+    assert len(builds.threads) == 1  # loaded, not built
+    assert SearchIndexArtefact.objects.filter(token=search.current_version()).exists()
+    assert rebuild_search_index.call() == {"built": False}  # a second task has nothing to do
+
+
+def test_the_old_index_answers_until_the_stored_one_is_there(
+    content, large, no_worker, monkeypatch
+):
+    old = search.get_index()
+    builds = Builds(monkeypatch)
     edit()
     assert keys("zanzibar") == []  # answered at once, from the old index
     assert keys("wrong pin")[0] == "wrong-pin"
-    assert search.get_index() is old
-    assert gate.entered.wait(30)
-    assert gate.builds == ["knowledge-search-build"]  # one build, in the background
-    gate.open()
+    assert search.get_index() is old and builds.threads == []
+    assert rebuild_search_index.call()["built"] is True  # the worker, late
+    assert keys("zanzibar") == ["wrong-pin"]
+    assert len(builds.threads) == 1
+
+
+def test_without_a_worker_a_process_builds_in_the_background(
+    content, large, no_worker, monkeypatch
+):
+    old = search.get_index()
+    monkeypatch.setattr(search, "SELF_BUILD_SECONDS", 0)
+    builds = Builds(monkeypatch, gated=True)
+    edit()
+    assert keys("zanzibar") == []  # notices the stale index: the old one answers
+    assert keys("zanzibar") == []  # still none stored: one background build starts
+    assert builds.entered.wait(30)
+    assert builds.threads == ["knowledge-search-build"]
+    builds.open()
     assert search.wait_for_rebuild(30)
     assert keys("zanzibar") == ["wrong-pin"]
     assert search.get_index() is not old
+    assert artefact.exists(search.current_version())  # stored for the other processes
 
 
-def test_edits_during_a_build_are_picked_up_by_the_next_one(content, large, monkeypatch):
-    search.get_index()
-    gate = Gate(monkeypatch)
-    edit(words=" Zanzibar.")
-    keys("zanzibar")  # starts a build for that edit
-    assert gate.entered.wait(30)
-    edit(slug="card-care", words=" Quokka.")  # while it runs
-    gate.open()
-    assert search.wait_for_rebuild(30)
-    assert keys("zanzibar") == ["wrong-pin"]
-    assert search.wait_for_rebuild(30)  # this search noticed the second edit: one more build
-    assert keys("quokka") == ["card-care"]
-    assert len(gate.builds) == 2
-
-
-def test_a_failed_build_keeps_the_old_index_and_is_retried_later(
-    content, large, monkeypatch, caplog
+def test_a_failed_background_build_keeps_the_old_index_and_is_retried_later(
+    content, large, no_worker, monkeypatch, caplog
 ):
     old = search.get_index()
+    monkeypatch.setattr(search, "SELF_BUILD_SECONDS", 0)
     real = search.load_index
     attempts = []
 
@@ -98,6 +129,7 @@ def test_a_failed_build_keeps_the_old_index_and_is_retried_later(
 
     monkeypatch.setattr(search, "load_index", broken)
     edit()
+    keys("wrong pin")
     assert keys("wrong pin")[0] == "wrong-pin"
     assert search.wait_for_rebuild(30)
     assert "Rebuilding the search index failed" in caplog.text
@@ -111,21 +143,30 @@ def test_a_failed_build_keeps_the_old_index_and_is_retried_later(
     assert keys("zanzibar") == ["wrong-pin"]
 
 
-def test_dropping_the_index_discards_a_build_in_progress(content, large, monkeypatch):
-    search.get_index()
-    gate = Gate(monkeypatch)
-    edit()
-    keys("zanzibar")
-    search.set_index(None)
-    gate.open()
-    assert search.wait_for_rebuild(30)
-    assert search._state["index"] is None
-
-
-def test_a_small_index_is_rebuilt_before_answering(content):
+def test_a_small_index_is_rebuilt_before_answering(content, no_worker):
     old = search.get_index()
     builder = search._state["builder"]
     edit()
     assert keys("zanzibar") == ["wrong-pin"]  # this very search sees the edit
     assert search.get_index() is not old
     assert search._state["builder"] is builder  # no background thread was needed
+
+
+def test_the_stored_index_ranks_exactly_like_the_built_one(content, tmp_path):
+    built = search.load_index("some-version")
+    path = tmp_path / "index.idx"
+    path.write_bytes(artefact.dumps(built))
+    loaded = artefact.load(path)
+    for query in (
+        "刷卡显示余额不足",
+        "insufficient funds",
+        "wrong pin",
+        "51",
+        "transacton timeout",
+    ):
+        expected = [(h.doc.key, round(h.score, 9)) for h in built.search(query).hits]
+        assert [(h.doc.key, round(h.score, 9)) for h in loaded.search(query).hits] == expected
+    # The big arrays are read from the file's mapping, not copied into the process.
+    assert isinstance(loaded.post_docs, np.ndarray) and not loaded.post_docs.flags.writeable
+    assert loaded.post_docs.base is not None
+    assert loaded.memory_bytes() == built.memory_bytes()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from diagnosis.core.roles import KNOWLEDGE_EDITORS, ROLE_MODEL_PERMISSIONS
 from tests import factories
@@ -117,6 +118,9 @@ def public(method, url, ok=200, **kw):
 TABLE = {
     # -- infrastructure -------------------------------------------------------------------------
     "healthz": public(GET, "/healthz"),
+    # The test client is this machine (127.0.0.1): allowed. From elsewhere only staff get it
+    # (tests/foundation/test_metrics.py).
+    "metrics": public(GET, "/metrics"),
     "i18n/setlang/": public(POST, "/i18n/setlang/", REDIRECT, data={"language": "en"}),
     # -- API: tokens only, a session never authenticates (so CSRF cannot be abused) -------------
     "api/v1/openapi.json": public(GET, "/api/v1/openapi.json"),
@@ -204,6 +208,7 @@ TABLE = {
     # -- agents' desk ---------------------------------------------------------------------------
     "desk/": desk(GET, "/desk/", 200),
     "desk/bulk/": desk(POST, "/desk/bulk/", REDIRECT),
+    "desk/digest/": desk(POST, "/desk/digest/", REDIRECT, data={"daily_digest": "on"}),
     "desk/tickets/<str:number>/": desk(GET, lambda w: f"/desk/tickets/{_t(w)}/", 200),
     "desk/tickets/<str:number>/reply/": desk(POST, lambda w: f"/desk/tickets/{_t(w)}/reply/", 400),
     "desk/tickets/<str:number>/note/": desk(POST, lambda w: f"/desk/tickets/{_t(w)}/note/", 400),
@@ -270,10 +275,14 @@ NO_ADD = {
     "knowledge/articlerevision",
     "knowledge/articlevote",
     "diagnosis/auditevent",
+    "diagnosis/outgoingmail",
+    "django_tasks_database/dbtaskresult",
 }
-NO_DELETE = {"diagnosis/wizardversion", "diagnosis/auditevent"}  # superusers included
+# Background work: read-only records of what the workers did (superusers may only retry).
+BACKGROUND = {"diagnosis/outgoingmail", "django_tasks_database/dbtaskresult"}
+NO_DELETE = {"diagnosis/wizardversion", "diagnosis/auditevent", *BACKGROUND}  # superusers too
 NO_DELETE_EDITOR = NO_DELETE | {"diagnosis/wizardrun", "knowledge/articlerevision"}
-SUPERUSER_ONLY = {"diagnosis/auditevent"}  # not even in the editors' model set
+SUPERUSER_ONLY = {"diagnosis/auditevent", *BACKGROUND}  # not even in the editors' model set
 # Site-level admin pages: what a staff editor and a superuser get.
 ADMIN_SITE_PAGES = {
     "admin/": 200,
@@ -282,7 +291,8 @@ ADMIN_SITE_PAGES = {
     "admin/password_change/done/": 200,
     "admin/autocomplete/": 403,  # without its parameters
     "admin/(?P<url>.*)$": 404,
-    "admin/^(?P<app_label>auth|diagnosis|knowledge)/$": 200,  # tried with /admin/knowledge/
+    # tried with /admin/knowledge/
+    "admin/^(?P<app_label>auth|diagnosis|django_tasks_database|knowledge)/$": 200,
     "admin/r/<path:content_type_id>/<path:object_id>/": REDIRECT,
 }
 
@@ -382,7 +392,7 @@ def admin_url(route, world):
     if route == "admin/r/<path:content_type_id>/<path:object_id>/":
         content_type = ContentType.objects.get_for_model(world.ticket)
         return f"/admin/r/{content_type.pk}/{world.ticket.pk}/"
-    if route == "admin/^(?P<app_label>auth|diagnosis|knowledge)/$":
+    if route == "admin/^(?P<app_label>auth|diagnosis|django_tasks_database|knowledge)/$":
         return "/admin/knowledge/"
     if route == "admin/(?P<url>.*)$":
         return "/admin/no-such-page/"
@@ -399,7 +409,7 @@ def admin_url(route, world):
 
 
 @pytest.fixture
-def admin_world(world):
+def admin_world(world, database_tasks):
     """Every admin-registered model has a row (wizard runs, votes and revisions included)."""
     from knowledge.models import ArticleRevision, ArticleVote
 
@@ -411,6 +421,19 @@ def admin_world(world):
     from tests import factories
 
     factories.terminal(merchant=world.merchant_a.merchant)
+    from diagnosis.models import OutgoingMail
+
+    OutgoingMail.objects.create(key="k", kind="ticket_created", to="a@example.com", subject="s")
+    from django_tasks_db.models import DBTaskResult
+
+    from diagnosis.tickets.tasks import deliver_due_mail
+
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path=deliver_due_mail.module_path,
+        backend_name="default",
+        run_after=timezone.now(),
+    )
     from django.contrib import admin
 
     for model in admin.site._registry:

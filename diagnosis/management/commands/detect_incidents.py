@@ -1,8 +1,9 @@
-"""Scan recent tickets for incidents (many merchants of one acquirer failing at once).
+"""Scan recent tickets for incidents (many merchants of one acquirer failing at once), and
+resolve incidents whose tickets stopped arriving (INCIDENT_RESOLVE_MINUTES).
 
-Tickets are also checked one by one right after they are saved; run this from cron (e.g. every
-5 minutes) to catch up after an outage of the app or to scan a longer period after changing the
-thresholds: `python manage.py detect_incidents --hours 24`.
+Tickets are also checked one by one by a background task right after they are saved, and the
+scheduler runs the same catch-up every 5 minutes (no cron line needed). Run it by hand to scan a
+longer period after changing the thresholds: `python manage.py detect_incidents --hours 24`.
 """
 
 from datetime import timedelta
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from diagnosis.insight.detection import detect_incidents
+from diagnosis.insight.detection import detect_incidents, resolve_stale_incidents
 
 
 class Command(BaseCommand):
@@ -24,8 +25,13 @@ class Command(BaseCommand):
             default=None,
             help="scan the tickets of the last HOURS hours (default: the detection window)",
         )
+        parser.add_argument(
+            "--no-resolve",
+            action="store_true",
+            help="do not resolve incidents whose tickets stopped arriving",
+        )
 
-    def handle(self, *args, hours=None, **options):
+    def handle(self, *args, hours=None, no_resolve=False, **options):
         now = timezone.now()
         if hours is not None and not (0 < hours <= 24 * 366):
             raise CommandError("--hours must be between 0 and 8784")
@@ -37,3 +43,6 @@ class Command(BaseCommand):
                 f"{incident.merchant_count} merchants since {incident.started_at:%Y-%m-%d %H:%M}"
             )
         self.stdout.write(f"{len(opened)} incident(s) opened")
+        if not no_resolve:
+            resolved = resolve_stale_incidents(now=now)
+            self.stdout.write(f"{len(resolved)} quiet incident(s) resolved")

@@ -1,0 +1,74 @@
+"""Run a background task worker: `python manage.py run_worker` (README, "Production").
+
+With the database backend (default) it first makes the tasks of workers that died ready again
+(config.tasks.recover_orphans), then runs django-tasks-db's worker loop under an id that lets
+the next worker tell it is gone. With TASKS_BACKEND=rq it runs RQ's worker (with its scheduler,
+for retries that wait). Stops cleanly on Ctrl-C / SIGTERM after the task in hand.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from config import tasks
+
+
+class Command(BaseCommand):
+    help = "Run a background task worker (database backend, or RQ with TASKS_BACKEND=rq)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="seconds between looks at an empty queue (default 1)",
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="run the tasks that are ready, then exit"
+        )
+        parser.add_argument("--max-tasks", type=int, default=None, help="exit after N tasks")
+
+    def handle(self, *args, interval=1.0, batch=False, max_tasks=None, **options):
+        verbosity = options.get("verbosity", 1)
+        level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+        for name in ("django_tasks", "django_tasks_db", "config", "diagnosis", "knowledge"):
+            logging.getLogger(name).setLevel(level)
+        if settings.TASKS_BACKEND == "rq":
+            extra = ["--burst"] if batch else []
+            call_command(
+                "rqworker",
+                "default",
+                "--with-scheduler",
+                "--job-class",
+                "django_tasks_rq.Job",
+                *extra,
+            )
+            return
+        if not tasks.uses_database():
+            raise CommandError(
+                f"TASKS_BACKEND={settings.TASKS_BACKEND} runs tasks where they are enqueued: "
+                "there is nothing for a worker to do."
+            )
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        recovered = tasks.recover_orphans()
+        worker_id = tasks.worker_id()
+        if verbosity:
+            self.stdout.write(
+                f"Task worker {worker_id} (database backend); {recovered} task(s) of stopped "
+                "workers ready again. Ctrl-C stops it."
+            )
+        worker = Worker(
+            queue_names=["default"],
+            interval=interval,
+            batch=batch,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=max_tasks,
+            worker_id=worker_id,
+            excluded_queue_names=[],
+        )
+        worker.configure_signals()
+        worker.run()
