@@ -77,6 +77,18 @@ THIRD_PARTY_SCRUBBED = {
     "axes.accessfailurelog": ("username", "user_agent", "http_accept", "path_info"),
     "otp_totp.totpdevice": ("name",),
     "otp_static.staticdevice": ("name",),
+    # Background task results (django-tasks-db): arguments, return values and tracebacks can
+    # quote what a task worked on (the other columns are names set by code; scrubbing is free).
+    "django_tasks_database.dbtaskresult": (
+        "args_kwargs",
+        "return_value",
+        "traceback",
+        "exception_class_path",
+        "task_path",
+        "worker_ids",
+        "queue_name",
+        "backend_name",
+    ),
 }
 
 
@@ -86,7 +98,7 @@ def scrub_third_party(sender, instance, **kwargs):
         return
     for name in names:
         value = getattr(instance, name, None)
-        if isinstance(value, str):
+        if isinstance(value, str | dict | list):  # text, or JSON with text inside
             scrubbed = scrub_value(value)
             if scrubbed != value:
                 setattr(instance, name, scrubbed)

@@ -5,13 +5,19 @@ one; `key` is unique, so building the same notification twice (a retried task) a
 and a row is sent at most once: it is locked while it is delivered and marked sent right after
 the mail server accepted it. A failed delivery is tried again with back-off; after
 MAIL_MAX_ATTEMPTS it stays "failed" with the error, for admins to see and retry.
-Card data: subject and body were scrubbed before they were stored (diagnosis.core.cards).
+Card data: subject, body and error are scrubbed fields (diagnosis.core.scrubbed_fields).
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from diagnosis.core.scrubbed_fields import (
+    ScrubbedCharField,
+    ScrubbedEmailField,
+    ScrubbedTextField,
+)
 
 __all__ = ["OutgoingMail"]
 
@@ -32,7 +38,7 @@ class OutgoingMail(models.Model):
         related_name="+",
         verbose_name=_("收件人"),
     )
-    to = models.EmailField(_("收件地址"))
+    to = ScrubbedEmailField(_("收件地址"))
     ticket = models.ForeignKey(
         "diagnosis.Ticket",
         on_delete=models.SET_NULL,
@@ -41,14 +47,14 @@ class OutgoingMail(models.Model):
         related_name="+",
         verbose_name=_("工单"),
     )
-    subject = models.CharField(_("主题"), max_length=255)
-    body = models.TextField(_("正文"))
+    subject = ScrubbedCharField(_("主题"), max_length=255)
+    body = ScrubbedTextField(_("正文"))
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试时间"), default=timezone.now)
-    last_error = models.TextField(_("最近错误"), blank=True)
+    last_error = ScrubbedTextField(_("最近错误"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
 

@@ -67,6 +67,9 @@ ALLOWED = {
     "diagnosis.insightdurationvalue.kind": "duration kind set by code",
     "diagnosis.ticket.status": "status choice, validated by the workflow",
     "diagnosis.apitoken.revoked_reason": "reason choice set by code",
+    "diagnosis.outgoingmail.key": "de-duplication key built by code (kind, ticket, user ids)",
+    "diagnosis.outgoingmail.kind": "notification kind, a code constant",
+    "knowledge.searchindexartefact.token": "version token (hex) of the search index",
 }
 
 
