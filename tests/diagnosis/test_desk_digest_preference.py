@@ -2,11 +2,13 @@
 
 import pytest
 
+from tests import factories
+
 pytestmark = pytest.mark.django_db
 
 
 def test_an_agent_subscribes_and_unsubscribes(client, agent, django_assert_max_num_queries):
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     page = client.get("/desk/").content.decode()
     assert 'action="/desk/digest/"' in page and "每日摘要邮件：未订阅" in page
     with django_assert_max_num_queries(4):  # the user, their groups, the update (+ session)
@@ -21,7 +23,7 @@ def test_an_agent_subscribes_and_unsubscribes(client, agent, django_assert_max_n
 
 
 def test_merchants_cannot_subscribe(client, merchant_user):
-    client.force_login(merchant_user)
+    factories.sign_in(client, merchant_user)
     assert client.post("/desk/digest/", {"daily_digest": "on"}).status_code == 403
     merchant_user.refresh_from_db()
     assert merchant_user.daily_digest is False

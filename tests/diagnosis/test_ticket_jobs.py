@@ -142,7 +142,7 @@ def test_the_desk_marks_tickets_due_soon(client, agent, merchant_user):
     Ticket.objects.filter(pk=ticket.pk).update(
         first_response_due=timezone.now() + timedelta(minutes=10)
     )
-    client.force_login(agent)
+    factories.sign_in(client, agent)
     page = client.get("/desk/").content.decode()
     assert "row-due-soon" in page and "即将超时" in page
 

@@ -11,9 +11,9 @@ ELSEWHERE = {"REMOTE_ADDR": "203.0.113.9"}
 @pytest.mark.django_db
 def test_metrics_are_refused_to_visitors_from_elsewhere_and_served_to_staff(client, agent):
     assert client.get("/metrics", **ELSEWHERE).status_code == 403
-    client.force_login(agent)  # an agent is not staff
+    factories.sign_in(client, agent)  # an agent is not staff
     assert client.get("/metrics", **ELSEWHERE).status_code == 403
-    client.force_login(factories.user(is_staff=True))
+    factories.sign_in(client, factories.user(is_staff=True))
     response = client.get("/metrics", **ELSEWHERE)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
