@@ -56,7 +56,11 @@ IGNORE = shutil.ignore_patterns(
 MODULES = {
     "cards": (
         "diagnosis/core/cards.py",
-        ["tests/foundation/test_cards.py", "tests/rules/test_card_rules.py"],
+        [
+            "tests/rules/test_card_rules.py",
+            "tests/foundation/test_cards.py",
+            "tests/security/test_card_scrub_property.py",
+        ],
     ),
     "permissions": (
         "diagnosis/core/permissions.py",

@@ -1,3 +1,6 @@
+"""The diagnosis app: at start-up it wires the role permissions, the audit trail, the insight
+rollups, card scrubbing of third-party models, two-factor hooks and metrics."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _

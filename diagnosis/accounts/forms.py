@@ -1,3 +1,6 @@
+"""Sign-in forms: the site's and the admin's login (throttled by django-axes, card numbers never
+echoed back)."""
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
