@@ -1,5 +1,5 @@
-"""Sign-in forms: the site's and the admin's login (throttled by django-axes, card numbers never
-echoed back)."""
+"""Sign-in forms: the login (throttled by django-axes; the admin signs in here too), password
+reset, and the two-factor code forms. None of them ever echoes a card number back."""
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
