@@ -33,8 +33,15 @@ class Command(BaseCommand):
     def handle(self, *args, interval=1.0, batch=False, max_tasks=None, **options):
         verbosity = options.get("verbosity", 1)
         level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-        for name in ("django_tasks", "django_tasks_db", "config", "diagnosis", "knowledge"):
+        for name in ("config", "diagnosis", "knowledge"):
             logging.getLogger(name).setLevel(level)
+        # Every task's start and end is a line of its own: shown from verbosity 2 (-v 2) on, so
+        # that the console of `make run` shows the mail and the problems, not the routine.
+        queue_level = {0: logging.WARNING, 1: logging.WARNING, 2: logging.INFO}.get(
+            verbosity, logging.DEBUG
+        )
+        for name in ("django_tasks", "django_tasks_db"):
+            logging.getLogger(name).setLevel(queue_level)
         if settings.TASKS_BACKEND == "rq":
             extra = ["--burst"] if batch else []
             call_command(
