@@ -80,8 +80,8 @@ def current_version() -> str:
 def get_index() -> SearchIndex:
     token = current_version()
     index = _state["index"]
-    if index is not None and index.token == token:
-        return index
+    if index is not None and (index.token == token or token == versions.UNKNOWN):
+        return index  # (an unknown version: the cache does not answer; keep the index we have)
     return _switch(token, index)
 
 
