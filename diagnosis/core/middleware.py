@@ -12,7 +12,8 @@
 - DatabaseUnavailableMiddleware: when the database cannot be reached, every page answers a
   bilingual 503 page (JSON for the API) instead of a 500; nothing half-done is kept because
   writes run in transactions. The next request simply tries again: no restart needed.
-- server_error (handler500): the same 503 for a database error raised outside a view.
+- server_error (handler500): the same 503 for a database error raised outside a view; any other
+  error under /api/ is a JSON 500.
 """
 
 import contextlib

@@ -105,3 +105,28 @@ def test_a_failed_look_up_flush_keeps_the_counts(content, client, settings, monk
     assert ResponseCode.objects.get(code="14").lookups == 0
     assert client.get("/codes/14/").status_code == 200  # the next flush writes all three
     assert ResponseCode.objects.get(code="14").lookups == 3
+
+
+def test_the_scheduler_still_enqueues_while_the_cache_does_not_answer(dead_redis, monkeypatch):
+    from config import scheduler
+
+    enqueued = []
+
+    class Task:
+        @staticmethod
+        def enqueue():
+            enqueued.append(1)
+
+    monkeypatch.setattr(scheduler, "import_string", lambda path: Task)
+    job = scheduler.Job("outage", "any.task", 60)
+    assert scheduler.enqueue(job, slot=1) is True
+    assert scheduler.enqueue(job, slot=1) is True  # no slot can be taken: at worst twice
+    assert len(enqueued) == 2
+
+
+def test_a_signed_in_agent_works_while_redis_is_dead(dead_redis, client):
+    from tests import factories
+
+    agent = factories.agent()
+    factories.sign_in(client, agent)
+    assert client.get("/desk/").status_code == 200
