@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cksum requirements/lock.txt | cut -d' ' -f1)
 
-.PHONY: install run test browser screenshots lint format messages bench mutate clean
+.PHONY: install run test browser redis-server screenshots lint format messages bench soak mutate clean
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_all 127.0.0.1:$(PORT)
 
-test: install browser
+test: install browser redis-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser tests (tests/e2e/) need Debian's Chromium, and screenshots a CJK font: installed
@@ -29,6 +29,11 @@ test: install browser
 # Playwright never downloads a browser.
 browser: install
 	@bash .ci/ensure-system-packages chromium cjk-font
+
+# The Redis fault test (tests/foundation/test_redis_faults.py) and `make soak` start a real
+# redis-server of their own: Debian's package, installed the same way when missing.
+redis-server:
+	@bash .ci/ensure-system-packages redis
 
 # PNGs of the main screens at phone and desktop size into docs/screenshots/ (shown in the
 # README); makes sure a CJK font is installed first, or Chinese would render as boxes.
