@@ -54,6 +54,13 @@ format: install
 bench: install
 	$(PY) bench/run.py
 
+# The production stack under a mixed load with faults on a schedule (kill -9 a worker, Redis
+# paused and unreachable, PostgreSQL restarted, a connection burst), on a PostgreSQL cluster and
+# a redis-server of its own; ~8 minutes at full scale. Appends to bench/RESULTS.md. Scale with
+# SOAK_TICKETS, SOAK_ARTICLES, SOAK_PHASE_SECONDS, SOAK_CLIENTS… (bench/soak.py).
+soak: install redis-server
+	$(PY) bench/soak.py
+
 # Mutation testing of the core-rule modules (cosmic-ray; slow, not part of `make test`): prints
 # killed/survived/equivalent per module and writes bench/MUTATION.md. MUTATE_ONLY=cards,sla
 # picks modules, MUTATE_SAMPLE=80 samples mutants, MUTATE_JOBS=2 runs modules side by side.
