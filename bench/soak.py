@@ -265,6 +265,7 @@ class Recorder:
         self.rows = []  # (phase, kind, started, seconds, outcome)
         self.answered = {}  # marker -> ticket number (201)
         self.health = []  # (phase, time, status code or exception, body status)
+        self.refused = {}  # status -> the first answer of a ticket creation refused with it
         self.restarts = []  # (phase, process name, exit code): task worker, scheduler
 
     def add(self, kind, started, seconds, outcome):
@@ -314,7 +315,11 @@ class Client(threading.Thread):
         if r < 0.85:
             return "merchant_api", "GET", "/api/v1/tickets", ctx["token"], None
         marker = _marker()
-        body = dict(ctx["ticket_body"], description=f"{marker} {CARD_TEXT}")
+        body = dict(
+            ctx["ticket_body"],
+            description=f"{marker} {CARD_TEXT}",
+            rrn="".join(random.choices(string.digits, k=12)),  # a valid reference number
+        )
         headers = {**ctx["token"], "Content-Type": "application/json"}
         return "create", "POST", "/api/v1/tickets", headers, json.dumps(body).encode()
 
@@ -331,6 +336,8 @@ class Client(threading.Thread):
             if path.startswith("/api/") and "json" not in content_type:
                 outcome = f"{status}-not-json"
             self.recorder.add(kind, started, time.monotonic() - started, outcome)
+            if kind == "create" and status != 201 and status < 500:
+                self.recorder.refused.setdefault(status, data[:300].decode(errors="replace"))
             if kind == "create" and status == 201:
                 marker = json.loads(body)["description"].split()[0]
                 with self.recorder.lock:
@@ -645,6 +652,7 @@ def main():
             load_start=load_start,
             load_end=os.getloadavg(),
             data_build=timings,
+            refused=recorder.refused,
         )
     finally:
         processes += background.values()
@@ -661,7 +669,7 @@ def main():
     results["cards_in_logs"] = cards_in_logs()
     results["non_json_api"] = sum(p["non_json_api"] for p in results["phases"].values())
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
-    log(f"tickets: {results['tickets']}")
+    log(f"tickets: {results['tickets']}; refused: {recorder.refused}")
     log(f"worker RSS before {results['rss_before']} MB, after {results['rss_after']} MB")
     log(f"card numbers in logs: {results['cards_in_logs']}; logs in {WORK}")
     write_results(results)
