@@ -140,6 +140,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 RATELIMIT_TABLE = "declinedesk_ratelimit"
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is an accelerator, never a single point of failure (config/cache_backends.py, README
+# "Reliability"): short timeouts (seconds), and after REDIS_BREAKER_FAILURES failures in a row
+# Redis is skipped for REDIS_BREAKER_SECONDS, then probed again.
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.25"))
+REDIS_BREAKER_FAILURES = int(os.environ.get("REDIS_BREAKER_FAILURES", "3"))
+REDIS_BREAKER_SECONDS = float(os.environ.get("REDIS_BREAKER_SECONDS", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -147,10 +153,16 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "declinedesk",
         },
+        # While Redis does not answer, rate limits are counted in the database (fallback).
         "ratelimit": {
             "BACKEND": "config.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "declinedesk-rl",
+            "FALLBACK": "ratelimit-db",
+        },
+        "ratelimit-db": {
+            "BACKEND": "config.cache_backends.CounterCache",
+            "LOCATION": RATELIMIT_TABLE,
         },
     }
 else:

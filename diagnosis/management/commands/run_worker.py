@@ -3,16 +3,23 @@
 With the database backend (default) it first makes the tasks of workers that died ready again
 (config.tasks.recover_orphans), then runs django-tasks-db's worker loop under an id that lets
 the next worker tell it is gone. With TASKS_BACKEND=rq it runs RQ's worker (with its scheduler,
-for retries that wait). Stops cleanly on Ctrl-C / SIGTERM after the task in hand.
+for retries that wait). Stops cleanly on Ctrl-C / SIGTERM after the task in hand. A database that
+restarts or blinks is waited for (retried every second), not a reason to exit.
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, connections
 
 from config import tasks
+
+DB_ERRORS = (OperationalError, InterfaceError)
+RECONNECT_SECONDS = 1.0
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -78,4 +85,16 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         worker.configure_signals()
-        worker.run()
+        while True:
+            try:
+                worker.run()
+                return
+            except DB_ERRORS as error:
+                # The database restarted or blinked: wait and go on (a task interrupted by it
+                # is run again once TASK_RUNNING_TIMEOUT passes), instead of exiting.
+                if not worker.running:
+                    return
+                worker.running_task = False
+                logger.warning("Task worker: the database does not answer (%s); retrying", error)
+                connections.close_all()
+                time.sleep(RECONNECT_SECONDS)
