@@ -24,6 +24,7 @@ import random
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
@@ -156,13 +157,24 @@ def is_holiday(day: date) -> bool:
 HOURS = [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 6, 8, 10, 13, 14, 10, 8, 7, 8, 11, 13, 12, 9, 6, 4, 2]
 
 
+class _Event(NamedTuple):
+    ticket: Ticket
+    kind: str
+    author: User | None
+    internal: bool
+    body: str
+    old: str
+    new: str
+    created_at: datetime
+
+
 class _Builder:
     def __init__(self, now):
         self.now = now
         self.rng = random.Random(SEED)
         self.zone = timezone.get_current_timezone()
         self.rows = {}
-        self.events = []  # TicketEvent objects (bodies may hold {batch}/{bank}, filled later)
+        self.events = []  # _Event tuples, written with plain INSERTs once the tickets have pks
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -184,16 +196,7 @@ class _Builder:
 
     def event(self, ticket, kind, at, author=None, body="", internal=False, old="", new=""):
         self.events.append(
-            TicketEvent(
-                ticket=ticket,
-                kind=kind,
-                author=author,
-                is_internal=internal,
-                body=body,
-                old_value=old,
-                new_value=new,
-                created_at=min(at, self.now),
-            )
+            _Event(ticket, str(kind), author, internal, body, str(old), str(new), min(at, self.now))
         )
 
     def status_event(self, ticket, at, old, new, author):
@@ -693,10 +696,10 @@ class _Builder:
                     e.ticket.pk,
                     e.kind,
                     e.author.pk if e.author else None,
-                    e.is_internal,
+                    e.internal,
                     clean[e.body],
-                    str(e.old_value),
-                    str(e.new_value),
+                    e.old,
+                    e.new,
                     dt(e.created_at),
                 )
             )
