@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
@@ -469,13 +470,14 @@ class _Builder:
         self.status_event(t, resolved, status, Status.RESOLVED, agent)
         t.resolved_at = resolved
         t.status = Status.RESOLVED
-        closed = resolved + timedelta(days=7)  # AUTO_CLOSE_DAYS, or the merchant closes it
+        # The merchant closes it, or the auto-close job does AUTO_CLOSE_DAYS after the
+        # resolution (as `make run`'s scheduler would have: nothing is left for it to catch up).
+        closed = resolved + timedelta(days=settings.AUTO_CLOSE_DAYS)
+        closer = None
         if target == Status.CLOSED and rng.random() < 0.3:
             closed = resolved + timedelta(hours=rng.uniform(1, 48))
             closer = t.created_by
-        else:
-            closer = None
-        if target == Status.CLOSED and closed < now:
+        if closed < now:
             self.status_event(t, closed, Status.RESOLVED, Status.CLOSED, closer)
             t.closed_at = closed
             t.status = Status.CLOSED
