@@ -96,5 +96,5 @@ def test_screenshots(live_server, content, make_page):
         shoot(desk, "escalations")
         desk.goto(f"{base}/desk/escalations/{answered.number}/")
         shoot(desk, "escalation-answered")
-        desk.goto(base + "/desk/incidents/")
+        desk.goto(base + "/desk/incidents/?status=all")  # past and current
         shoot(desk, "incidents")
