@@ -312,7 +312,7 @@ def ticket_reply(request, number):
             form.add_error(
                 None,
                 _("在你打开这张工单之后，%(names)s 已经回复了。请先看看新回复；确认仍要发送，"
-                  "请再点一次“发送回复”（附件需要重新选择）。")
+                  "请点“仍然发送”（附件需要重新选择）。")
                 % {"names": "、".join(sorted({e.author.get_username() if e.author else "—" for e in newer}))},
             )
             form.newer_replies = newer
