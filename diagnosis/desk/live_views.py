@@ -71,3 +71,47 @@ def saved_view_delete(request, pk):
     else:
         messages.success(request, _("已删除视图“%(name)s”。") % {"name": view.name})
     return HttpResponseRedirect(reverse("diagnosis:desk"))
+
+
+# --- staff API tokens (the agent's own page) -----------------------------------------------------
+
+tokens_required = permissions.role_required(permissions.can_manage_staff_api_tokens)
+
+
+@tokens_required
+def staff_tokens(request):
+    from diagnosis.desk import api_tokens
+    from diagnosis.tickets.forms import ApiTokenForm
+
+    new_token = ""
+    if request.method == "POST":
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            _token, new_token = api_tokens.staff_token_create(
+                user=request.user, name=form.cleaned_data["name"]
+            )
+            form = ApiTokenForm()
+    else:
+        form = ApiTokenForm()
+    context = {
+        "form": form,
+        "new_token": new_token,
+        "tokens": api_tokens.staff_tokens_for_user(user=request.user),
+        "api_base": request.build_absolute_uri("/api/v1/desk/tickets"),
+        "expiry_days": api_tokens.expiry_days(),
+    }
+    response = render(request, "diagnosis/desk_api_tokens.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@tokens_required
+def staff_token_revoke(request, pk):
+    from diagnosis.desk import api_tokens
+    from diagnosis.models import StaffApiToken
+
+    token = get_object_or_404(StaffApiToken, pk=pk, user=request.user)
+    api_tokens.staff_token_revoke(token=token, actor=request.user)
+    messages.success(request, _("令牌 %(prefix)s… 已停用。") % {"prefix": token.prefix})
+    return HttpResponseRedirect(reverse("diagnosis:desk_api_tokens"))

@@ -8,6 +8,10 @@ urlpatterns = [
     path("", views.queue, name="desk"),
     path("bulk/", views.bulk_action, name="desk_bulk"),
     path("digest/", views.digest_preference, name="desk_digest"),
+    path("api-tokens/", live_views.staff_tokens, name="desk_api_tokens"),
+    path(
+        "api-tokens/<int:pk>/revoke/", live_views.staff_token_revoke, name="desk_api_token_revoke"
+    ),
     path("views/", live_views.saved_view_create, name="desk_view_create"),
     path("views/<int:pk>/delete/", live_views.saved_view_delete, name="desk_view_delete"),
     path("tickets/<str:number>/presence/", live_views.presence, name="desk_ticket_presence"),

@@ -39,7 +39,7 @@ class StaffApiToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_api_tokens"
     )
     name = ScrubbedCharField(_("名称"), max_length=60, blank=True)
-    prefix = models.CharField(max_length=12)
+    prefix = models.CharField(max_length=20)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
