@@ -15,7 +15,8 @@ api = shared.DeclineDeskAPI(
     title="DeclineDesk API",
     version="1.0.0",
     description="Response codes, knowledge search, the troubleshooting wizard and "
-    "declined-transaction tickets, and the agents' desk (staff tokens). Errors are JSON {error: {code, message, fields?}}.",
+    "declined-transaction tickets, and the agents' desk (staff tokens). "
+    "Errors are JSON {error: {code, message, fields?}}.",
     servers=[{"url": "/"}],
     docs_url="/docs",
 )

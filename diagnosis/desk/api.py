@@ -66,8 +66,11 @@ class QueueRow(Schema):
     created_at: str = DateTime
     updated_at: str = DateTime
     first_response_due: str | None = DateTime
-    sla_due_at: str | None = Field(None, description="Earliest running SLA deadline; null while "
-                                   "the ticket waits on the merchant or the bank, or is done.")
+    sla_due_at: str | None = Field(
+        None,
+        description="Earliest running SLA deadline; null while "
+        "the ticket waits on the merchant or the bank, or is done.",
+    )
     sla_state: one_of(["", "near", "breached"])
     assignee: str | None
 
@@ -142,7 +145,9 @@ class ReplyInput(Schema):
 
 class StatusInput(Schema):
     status: one_of(models.Ticket.Status.values)
-    note: StrictStr = Field("", description="Public, optional.", json_schema_extra={"maxLength": 1000})
+    note: StrictStr = Field(
+        "", description="Public, optional.", json_schema_extra={"maxLength": 1000}
+    )
 
 
 class AssignmentInput(Schema):
@@ -316,7 +321,9 @@ def reply(request, number: str, payload: ReplyInput):
                 409,
             )
     if len(payload.body) > 4000:
-        raise ApiError("validation_error", _("请检查这些字段。"), 400, {"body": ["too long"]})
+        raise ApiError(
+            "validation_error", _("请检查这些字段。"), 400, {"body": [_("最多 4000 个字符。")]}
+        )
     try:
         event = services.ticket_reply(
             ticket=ticket, author=request.auth, body=payload.body, internal=payload.internal

@@ -1,4 +1,4 @@
-"""Staff API tokens (`dd_staff_<43 url-safe characters>`) for the agents' API (diagnosis/desk/api.py).
+"""Staff API tokens (`dd_staff_<43 url-safe characters>`) for the agents' API (desk/api.py).
 
 Kept apart from merchants' tokens (their own table, their own prefix) but under the same rules
 (diagnosis/tickets/api_tokens.py): only a SHA-256 hash stored, shown once, expiry after

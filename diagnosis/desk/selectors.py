@@ -168,7 +168,7 @@ def is_due_soon(ticket, now=None, limit=None) -> bool:
 
 
 def sla_state(ticket, now=None, limit=None) -> str:
-    """"breached", "near" (within SLA_WARNING_MINUTES of working time) or "" for a queue row."""
+    """ "breached", "near" (within SLA_WARNING_MINUTES of working time) or "" for a queue row."""
     due = ticket.sla_due_at
     if due is None:
         return ""

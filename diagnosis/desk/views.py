@@ -13,9 +13,9 @@ from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -311,9 +311,15 @@ def ticket_reply(request, number):
             form.is_valid()
             form.add_error(
                 None,
-                _("在你打开这张工单之后，%(names)s 已经回复了。请先看看新回复；确认仍要发送，"
-                  "请点“仍然发送”（附件需要重新选择）。")
-                % {"names": "、".join(sorted({e.author.get_username() if e.author else "—" for e in newer}))},
+                _(
+                    "在你打开这张工单之后，%(names)s 已经回复了。请先看看新回复；确认仍要发送，"
+                    "请点“仍然发送”（附件需要重新选择）。"
+                )
+                % {
+                    "names": "、".join(
+                        sorted({e.author.get_username() if e.author else "—" for e in newer})
+                    )
+                },
             )
             form.newer_replies = newer
             return _render_ticket(request, ticket, forms={"reply": form}, status=409)

@@ -32,10 +32,10 @@ from diagnosis.core.validators import (
     tid_validator,
     validate_transaction_time,
 )
+from diagnosis.desk import live as desk_live
 from diagnosis.insight import rollups
 from diagnosis.insight.detection import INCIDENT_CATEGORIES
 from diagnosis.models import Attachment, Terminal, Ticket, TicketCounter, TicketEvent
-from diagnosis.desk import live as desk_live
 from diagnosis.tickets import sla, sla_clock, tasks, workflow
 from diagnosis.tickets.attachments import clean_original_name, validate_upload
 

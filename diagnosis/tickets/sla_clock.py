@@ -127,8 +127,14 @@ def ticket_sla(*, created_at, priority, facts, now=None) -> list[Target]:
     first = next((f.created_at for f in public if not f.by_merchant), None)
     targets = [
         _measure(
-            "first_reply", labels["first_reply"], hours["first_reply"], created_at, first,
-            periods, status, now,
+            "first_reply",
+            labels["first_reply"],
+            hours["first_reply"],
+            created_at,
+            first,
+            periods,
+            status,
+            now,
         )
     ]
     if first is not None:
@@ -137,15 +143,19 @@ def ticket_sla(*, created_at, priority, facts, now=None) -> list[Target]:
         for fact in public:
             if fact.created_at < first:
                 continue
-            if fact.by_merchant:
-                waiting_since = waiting_since or fact.created_at
-            else:
-                waiting_since = None
+            # an agent's reply answers everything before it
+            waiting_since = (waiting_since or fact.created_at) if fact.by_merchant else None
         if waiting_since is not None:
             targets.append(
                 _measure(
-                    "next_reply", labels["next_reply"], hours["next_reply"], waiting_since,
-                    None, periods, status, now,
+                    "next_reply",
+                    labels["next_reply"],
+                    hours["next_reply"],
+                    waiting_since,
+                    None,
+                    periods,
+                    status,
+                    now,
                 )
             )
     resolved_at = None
@@ -155,8 +165,14 @@ def ticket_sla(*, created_at, priority, facts, now=None) -> list[Target]:
         )
     targets.append(
         _measure(
-            "resolution", labels["resolution"], hours["resolution"], created_at, resolved_at,
-            periods, status, now,
+            "resolution",
+            labels["resolution"],
+            hours["resolution"],
+            created_at,
+            resolved_at,
+            periods,
+            status,
+            now,
         )
     )
     return targets
@@ -185,7 +201,9 @@ def facts_for_ticket(ticket) -> list[Fact]:
         .order_by("created_at", "pk")
         .values_list("kind", "created_at", "new_value", "is_internal", "author__merchant_id")
     )
-    return [Fact(k, at, new, internal, merchant is not None) for k, at, new, internal, merchant in rows]
+    return [
+        Fact(k, at, new, internal, merchant is not None) for k, at, new, internal, merchant in rows
+    ]
 
 
 def next_due(targets) -> datetime | None:

@@ -83,22 +83,11 @@
   }
 
   function help() {
+    // The list itself is in the page (templates/diagnosis/_desk_keyboard_help.html, translated).
     var box = document.getElementById("keyboard-help");
-    if (!box) {
-      box = document.createElement("div");
-      box.id = "keyboard-help";
-      box.className = "card keyboard-help";
-      box.setAttribute("role", "region");
-      box.setAttribute("aria-label", document.documentElement.lang === "en" ? "Keyboard shortcuts" : "键盘快捷键");
-      var en = document.documentElement.lang === "en";
-      box.innerHTML = en
-        ? "<p><kbd>j</kbd>/<kbd>k</kbd> next/previous ticket · <kbd>o</kbd> open · <kbd>r</kbd> reply · <kbd>?</kbd> this help · <kbd>Esc</kbd> close</p>"
-        : "<p><kbd>j</kbd>/<kbd>k</kbd> 下一张/上一张工单 · <kbd>o</kbd> 打开 · <kbd>r</kbd> 回复 · <kbd>?</kbd> 本说明 · <kbd>Esc</kbd> 关闭</p>";
-      var main = document.querySelector("main") || document.body;
-      main.insertBefore(box, main.firstChild);
-      return;
+    if (box) {
+      box.hidden = !box.hidden;
     }
-    box.hidden = !box.hidden;
   }
 
   document.addEventListener("keydown", function (event) {

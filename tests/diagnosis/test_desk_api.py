@@ -60,7 +60,9 @@ def test_queue_pages_and_validates(raw, merchant_user):
 
 
 def test_ticket_with_timeline_and_sla(raw, agent, ticket, django_assert_max_num_queries):
-    services.ticket_reply(ticket=ticket, author=agent, body="内部 6222 0212 3456 7890 123", internal=True)
+    services.ticket_reply(
+        ticket=ticket, author=agent, body="内部 6222 0212 3456 7890 123", internal=True
+    )
     with django_assert_max_num_queries(8):
         response = api("get", f"{BASE}/{ticket.number}", raw)
     assert response.status_code == 200
@@ -106,7 +108,10 @@ def test_reply_collision_answers_409_until_confirmed(raw, merchant_user, ticket)
 def test_merchant_tokens_and_sessions_are_refused(client, merchant_user, agent, ticket):
     merchant_raw = api_token_create(user=merchant_user)[1]
     assert api("get", BASE, merchant_raw).status_code == 401
-    assert api("post", f"{BASE}/{ticket.number}/replies", merchant_raw, {"body": "x"}).status_code == 401
+    assert (
+        api("post", f"{BASE}/{ticket.number}/replies", merchant_raw, {"body": "x"}).status_code
+        == 401
+    )
     factories.sign_in(client, agent)
     assert client.get(BASE).status_code == 401  # a session never authenticates
 

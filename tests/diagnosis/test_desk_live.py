@@ -134,7 +134,9 @@ def test_reply_warns_when_someone_else_replied_meanwhile(
     factories.sign_in(client, agent)
     url = reverse("diagnosis:desk_ticket_reply", args=[ticket.number])
     with django_assert_max_num_queries(25):
-        response = client.post(url, {"body": "卡号 6222 0212 3456 7890 123 请核对", "last_event": seen})
+        response = client.post(
+            url, {"body": "卡号 6222 0212 3456 7890 123 请核对", "last_event": seen}
+        )
     assert response.status_code == 409
     body = response.content.decode()
     assert "Any news?" in body  # the new reply is shown
@@ -143,9 +145,7 @@ def test_reply_warns_when_someone_else_replied_meanwhile(
     assert "仍然发送" in body
     assert TicketEvent.objects.filter(ticket=ticket, author=agent).count() == 0
 
-    confirmed = client.post(
-        url, {"body": "请核对", "last_event": seen, "confirm_send": "on"}
-    )
+    confirmed = client.post(url, {"body": "请核对", "last_event": seen, "confirm_send": "on"})
     assert confirmed.status_code == 302
     assert TicketEvent.objects.filter(ticket=ticket, author=agent, kind="reply").count() == 1
 

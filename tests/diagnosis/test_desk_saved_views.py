@@ -74,7 +74,9 @@ def test_merchants_cannot_save_views(client, merchant_user):
     assert save(client, name="x", query="").status_code == 403
 
 
-def test_counts_are_capped_and_cached(agent, merchant_user, django_assert_max_num_queries, monkeypatch):
+def test_counts_are_capped_and_cached(
+    agent, merchant_user, django_assert_max_num_queries, monkeypatch
+):
     monkeypatch.setattr(saved_views, "COUNT_CAP", 2)
     for _ in range(3):
         factories.ticket(user=merchant_user)

@@ -1,4 +1,4 @@
-"""The stored SLA deadline follows the timeline (services), and the queue and ticket page show it."""
+"""The stored SLA deadline follows the timeline (services); the queue and ticket page show it."""
 
 from datetime import timedelta
 
@@ -34,11 +34,14 @@ def test_waiting_pauses_and_answer_resumes(ticket, agent, merchant_user):
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.IN_PROGRESS
     assert ticket.sla_due_at is not None  # next reply running again
-    targets = {t.name: t for t in sla_clock.ticket_sla(
-        created_at=ticket.created_at,
-        priority=ticket.priority,
-        facts=sla_clock.facts_for_ticket(ticket),
-    )}
+    targets = {
+        t.name: t
+        for t in sla_clock.ticket_sla(
+            created_at=ticket.created_at,
+            priority=ticket.priority,
+            facts=sla_clock.facts_for_ticket(ticket),
+        )
+    }
     assert targets["next_reply"].state == "running"
     assert ticket.sla_due_at == min(targets["next_reply"].due_at, targets["resolution"].due_at)
 

@@ -49,7 +49,9 @@ def merchant_reply(when):
 
 
 def targets(created, facts, now, priority="normal"):
-    return {t.name: t for t in ticket_sla(created_at=created, priority=priority, facts=facts, now=now)}
+    return {
+        t.name: t for t in ticket_sla(created_at=created, priority=priority, facts=facts, now=now)
+    }
 
 
 @pytest.mark.parametrize(

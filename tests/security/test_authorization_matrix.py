@@ -261,8 +261,14 @@ TABLE = {
     "desk/api-tokens/": desk(GET, "/desk/api-tokens/", 200),
     # an agent revokes their own token; the superuser's request is a 404 (not theirs)
     "desk/api-tokens/<int:pk>/revoke/": E(
-        POST, lambda w: f"/desk/api-tokens/{_staff_token(w)}/revoke/", LOGIN, 403, REDIRECT,
-        403, 404, merchant_b=403,
+        POST,
+        lambda w: f"/desk/api-tokens/{_staff_token(w)}/revoke/",
+        LOGIN,
+        403,
+        REDIRECT,
+        403,
+        404,
+        merchant_b=403,
     ),
     "desk/escalations/": desk(GET, "/desk/escalations/", 200),
     "desk/escalations/new/": desk(POST, "/desk/escalations/new/", REDIRECT),
