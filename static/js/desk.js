@@ -52,6 +52,13 @@
     if (!state || !event.target.closest || !event.target.closest("#reply")) {
       return;
     }
+    if (state.value !== "replying" && window.htmx) {
+      state.value = "replying";
+      var box = document.getElementById("desk-presence");
+      if (box) {
+        window.htmx.trigger(box, "presence-now"); // tell the others at once, not in 10 s
+      }
+    }
     state.value = "replying";
     window.clearTimeout(typingTimer);
     typingTimer = window.setTimeout(function () {
