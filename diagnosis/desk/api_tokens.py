@@ -31,7 +31,7 @@ def staff_token_create(*, user, name: str = "") -> tuple[StaffApiToken, str]:
         user=user,
         name=(name or "").strip()[:60],
         prefix=raw[:PREFIX_LENGTH],
-        token_hash=hash_token(raw),
+        token_hash=_digest(raw),
         created_at=now,
         expires_at=now + timedelta(days=expiry_days()),
     )
@@ -53,9 +53,14 @@ def staff_token_revoke(*, token: StaffApiToken, actor) -> StaffApiToken:
     return token
 
 
+def _digest(raw: str) -> bytes:
+    return bytes.fromhex(hash_token(raw))
+
+
 def staff_tokens_revoke_all(*, user, reason="password_changed") -> int:
+    """Every active staff token of `user` (their password changed) → revoked."""
     return StaffApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=reason
+        revoked_at=timezone.now(), revoked_reason="password" if "password" in reason else "admin"
     )
 
 
@@ -70,7 +75,7 @@ def staff_token_user(raw: str):
     now = timezone.now()
     token = (
         StaffApiToken.objects.select_related("user")
-        .filter(token_hash=hash_token(raw), revoked_at__isnull=True)
+        .filter(token_hash=_digest(raw), revoked_at__isnull=True)
         .first()
     )
     if token is None or (token.expires_at is not None and token.expires_at <= now):

@@ -39,13 +39,13 @@ class StaffApiToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_api_tokens"
     )
     name = ScrubbedCharField(_("名称"), max_length=60, blank=True)
-    prefix = models.CharField(max_length=20)
-    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = ScrubbedCharField(max_length=20)  # "dd_staff_" + 6 random characters
+    token_hash = models.BinaryField(max_length=32, unique=True)  # SHA-256 digest
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=20, blank=True, default="")
+    revoked_reason = models.CharField(max_length=12, blank=True, default="")  # owner, password
 
     class Meta:
         ordering = ["-created_at"]
