@@ -74,18 +74,21 @@ def test_ticket_with_timeline_and_sla(raw, agent, ticket, django_assert_max_num_
     assert api("get", f"{BASE}/DD-2026-999999", raw).status_code == 404
 
 
-def test_reply_note_status_assignment(raw, agent, ticket):
+def test_reply_note_status_assignment(raw, agent, ticket, django_assert_max_num_queries):
     url = f"{BASE}/{ticket.number}"
-    reply = api("post", f"{url}/replies", raw, {"body": "请重新刷卡"})
+    with django_assert_max_num_queries(20):
+        reply = api("post", f"{url}/replies", raw, {"body": "请重新刷卡"})
     assert reply.status_code == 201 and reply.json()["kind"] == "reply"
     note = api("post", f"{url}/replies", raw, {"body": "check bank", "internal": True})
     assert note.json()["internal"] is True
-    status = api("post", f"{url}/status", raw, {"status": "waiting_merchant", "note": ""})
+    with django_assert_max_num_queries(25):
+        status = api("post", f"{url}/status", raw, {"status": "waiting_merchant", "note": ""})
     assert status.status_code == 200 and status.json()["status"] == "waiting_merchant"
     assert status.json()["sla_due_at"] is None  # paused
     illegal = api("post", f"{url}/status", raw, {"status": "new"})
     assert illegal.status_code == 400 and "status" in illegal.json()["error"]["fields"]
-    assigned = api("post", f"{url}/assignment", raw, {"assignee": agent.get_username()})
+    with django_assert_max_num_queries(25):
+        assigned = api("post", f"{url}/assignment", raw, {"assignee": agent.get_username()})
     assert assigned.json()["assignee"] == agent.get_username()
     nobody = api("post", f"{url}/assignment", raw, {"assignee": "not-an-agent"})
     assert nobody.status_code == 400

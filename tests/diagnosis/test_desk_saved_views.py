@@ -52,9 +52,12 @@ def test_private_views_stay_private_and_shared_views_are_everyones(client, agent
     assert client.post(reverse("diagnosis:desk_view_delete", args=[private.pk])).status_code == 404
 
 
-def test_owner_deletes(agent_client, agent):
-    view = saved_views.saved_view_create(owner=agent, name="Old", query="")
-    response = agent_client.post(reverse("diagnosis:desk_view_delete", args=[view.pk]))
+def test_owner_deletes(agent_client, agent, django_assert_max_num_queries):
+    with django_assert_max_num_queries(8):
+        save(agent_client, name="Old", query="status=new")
+    view = SavedView.objects.get()
+    with django_assert_max_num_queries(10):
+        response = agent_client.post(reverse("diagnosis:desk_view_delete", args=[view.pk]))
     assert response.status_code == 302
     assert not SavedView.objects.exists()
 
