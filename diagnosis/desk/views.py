@@ -104,6 +104,12 @@ def queue(request):
             filters.get("assignee") == "none",
         ),
         ("overdue", _("已超时"), urlencode({"overdue": "on"}), bool(filters.get("overdue"))),
+        (
+            "sla",
+            _("SLA 已违约"),
+            urlencode({"sla": "breached", "sort": "sla"}),
+            filters.get("sla") == "breached",
+        ),
     ]
     context = {
         "form": form,
