@@ -80,6 +80,26 @@ def can_view_escalation(user, batch) -> bool:
     return can_manage_escalations(user)
 
 
+def can_save_desk_views(user) -> bool:
+    """Save queue filters as named views (private, or shared with every agent)."""
+    return can_use_desk(user)
+
+
+def can_delete_desk_view(user, view) -> bool:
+    """A saved view is deleted by its owner, or by a superuser (a shared view nobody wants)."""
+    return can_use_desk(user) and (view.owner_id == user.pk or user.is_superuser)
+
+
+def can_use_agent_api(user) -> bool:
+    """The agents' API (diagnosis/desk/api.py), with a staff token: agents only, never merchants."""
+    return user.is_active and can_use_desk(user) and not is_merchant_user(user)
+
+
+def can_manage_staff_api_tokens(user) -> bool:
+    """Agents create and revoke their own staff API tokens on their profile page."""
+    return can_use_agent_api(user)
+
+
 # --- Tickets -------------------------------------------------------------------------------------
 # Merchant users see only their own merchant's tickets (anything else is a 404, not a 403, so
 # ticket numbers of other merchants cannot be probed); agents see every ticket. Internal notes and

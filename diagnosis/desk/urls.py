@@ -2,12 +2,19 @@
 
 from django.urls import path
 
-from diagnosis.desk import views
+from diagnosis.desk import live_views, views
 
 urlpatterns = [
     path("", views.queue, name="desk"),
     path("bulk/", views.bulk_action, name="desk_bulk"),
     path("digest/", views.digest_preference, name="desk_digest"),
+    path("api-tokens/", live_views.staff_tokens, name="desk_api_tokens"),
+    path(
+        "api-tokens/<int:pk>/revoke/", live_views.staff_token_revoke, name="desk_api_token_revoke"
+    ),
+    path("views/", live_views.saved_view_create, name="desk_view_create"),
+    path("views/<int:pk>/delete/", live_views.saved_view_delete, name="desk_view_delete"),
+    path("tickets/<str:number>/presence/", live_views.presence, name="desk_ticket_presence"),
     path("tickets/<str:number>/", views.ticket_detail, name="desk_ticket"),
     path("tickets/<str:number>/reply/", views.ticket_reply, name="desk_ticket_reply"),
     path("tickets/<str:number>/note/", views.ticket_note, name="desk_ticket_note"),

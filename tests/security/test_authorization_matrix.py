@@ -95,6 +95,24 @@ def _i(w):
     return incident.pk
 
 
+def _saved_view(w):
+    """A view shared by the agent (deleted by the agent's request)."""
+    from diagnosis.models import SavedView
+
+    view = SavedView.objects.filter(owner=w.agent).first()
+    if view is None:
+        view = SavedView.objects.create(owner=w.agent, name="Shared", shared=True)
+    return view.pk
+
+
+def _staff_token(w):
+    from diagnosis.desk.api_tokens import staff_token_create
+    from diagnosis.models import StaffApiToken
+
+    token = StaffApiToken.objects.filter(user=w.agent).first()
+    return (token or staff_token_create(user=w.agent)[0]).pk
+
+
 # Merchant pages: anonymous → login, merchant A → allowed, merchant B → 404 on A's objects,
 # everybody without a merchant (agents, editors, superusers) → 403.
 def merchant_obj(method, url, ok, **kw):
@@ -134,6 +152,18 @@ TABLE = {
     "api/v1/wizard": public(GET, "/api/v1/wizard"),
     "api/v1/tickets": public(GET, "/api/v1/tickets", 401),
     r"api/v1/^(?P<path>[\s\S]*)$": public(GET, "/api/v1/nope", 404),
+    # the agents' API: staff tokens only (tests/diagnosis/test_desk_api.py), never a session
+    "api/v1/desk/tickets": public(GET, "/api/v1/desk/tickets", 401),
+    "api/v1/desk/tickets/<number>": public(GET, lambda w: f"/api/v1/desk/tickets/{_t(w)}", 401),
+    "api/v1/desk/tickets/<number>/replies": public(
+        POST, lambda w: f"/api/v1/desk/tickets/{_t(w)}/replies", 401
+    ),
+    "api/v1/desk/tickets/<number>/status": public(
+        POST, lambda w: f"/api/v1/desk/tickets/{_t(w)}/status", 401
+    ),
+    "api/v1/desk/tickets/<number>/assignment": public(
+        POST, lambda w: f"/api/v1/desk/tickets/{_t(w)}/assignment", 401
+    ),
     # -- accounts -------------------------------------------------------------------------------
     "accounts/login/": E(GET, "/accounts/login/", 200, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "accounts/logout/": public(POST, "/accounts/logout/", REDIRECT),
@@ -220,6 +250,25 @@ TABLE = {
     ),
     "desk/tickets/<str:number>/priority/": desk(
         POST, lambda w: f"/desk/tickets/{_t(w)}/priority/", 400
+    ),
+    "desk/tickets/<str:number>/presence/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/presence/", REDIRECT
+    ),
+    "desk/views/": desk(POST, "/desk/views/", REDIRECT, data={"name": "Mine"}),
+    "desk/views/<int:pk>/delete/": desk_once(
+        POST, lambda w: f"/desk/views/{_saved_view(w)}/delete/", REDIRECT
+    ),
+    "desk/api-tokens/": desk(GET, "/desk/api-tokens/", 200),
+    # an agent revokes their own token; the superuser's request is a 404 (not theirs)
+    "desk/api-tokens/<int:pk>/revoke/": E(
+        POST,
+        lambda w: f"/desk/api-tokens/{_staff_token(w)}/revoke/",
+        LOGIN,
+        403,
+        REDIRECT,
+        403,
+        404,
+        merchant_b=403,
     ),
     "desk/escalations/": desk(GET, "/desk/escalations/", 200),
     "desk/escalations/new/": desk(POST, "/desk/escalations/new/", REDIRECT),
