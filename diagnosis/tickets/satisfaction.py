@@ -97,10 +97,31 @@ def rating_create(*, ticket, score, comment="", user=None, via_link=False) -> Sa
 # --- figures for the insight dashboard ---------------------------------------------------------
 
 
-def satisfaction_figures(*, since=None, limit=10) -> dict:
-    """Average score and count per agent, per category, per bank (three grouped queries)."""
-    since = since or timezone.now() - timedelta(days=90)
-    ratings = SatisfactionRating.objects.filter(created_at__gte=since)
+def dashboard_figures(filters) -> dict:
+    """satisfaction_figures for the dashboard's filters, cached like the dashboard's own
+    aggregates (INSIGHT_CACHE_SECONDS, keyed by period, bank and language)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    key = filters.cache_key() + ":satisfaction"
+    figures = cache.get(key)
+    if figures is None:
+        figures = satisfaction_figures(
+            start=filters.start, end=filters.end, acquirer_id=filters.acquirer_id
+        )
+        cache.set(key, figures, settings.INSIGHT_CACHE_SECONDS)
+    return figures
+
+
+def satisfaction_figures(*, start=None, end=None, acquirer_id=None, limit=10) -> dict:
+    """Average score and count of the ratings given in [start, end) — overall, and per agent,
+    per category, per bank (the `limit` most rated of each): four queries, whatever the data."""
+    start = start or timezone.now() - timedelta(days=90)
+    ratings = SatisfactionRating.objects.filter(created_at__gte=start)
+    if end is not None:
+        ratings = ratings.filter(created_at__lt=end)
+    if acquirer_id:
+        ratings = ratings.filter(acquirer_id=acquirer_id)
 
     def grouped(*fields):
         return list(
@@ -113,8 +134,9 @@ def satisfaction_figures(*, since=None, limit=10) -> dict:
 
     english = (get_language() or "").startswith("en")
     total = ratings.aggregate(avg=Avg("score"), count=Count("pk"))
+    if not total["count"]:
+        return {"total": total, "by_agent": [], "by_category": [], "by_bank": []}
     return {
-        "since": since,
         "total": total,
         "by_agent": [
             {"label": r["agent__username"] or _("未分配"), "avg": r["avg"], "count": r["count"]}
