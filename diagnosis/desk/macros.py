@@ -104,9 +104,20 @@ def render_macro(macro, ticket, *, language=None) -> str:
     return scrub_text(text).strip()
 
 
-def knowledge_draft(ticket, article, *, public_url: str, code=None) -> str:
+MARKDOWN_LINK_RE = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def plain_text(markdown: str, absolute=str) -> str:
+    """The article's light Markdown as plain reply text: bold marks dropped, links written as
+    "text (address)" with site paths made absolute."""
+    text = MARKDOWN_LINK_RE.sub(lambda m: f"{m.group(1)} ({absolute(m.group(2))})", markdown)
+    return text.replace("**", "").replace("__", "")
+
+
+def knowledge_draft(ticket, article, *, public_url: str, code=None, absolute=str) -> str:
     """A reply built from the code's meaning, the article's merchant steps and customer script,
-    with a link to the public article, in the merchant's language."""
+    with a link to the public article, in the merchant's language. `absolute(path)` makes the
+    article's own links absolute."""
     language = merchant_language(ticket)
     lang = _lang_key(language)
     with translation.override(language):
@@ -118,14 +129,14 @@ def knowledge_draft(ticket, article, *, public_url: str, code=None) -> str:
                 _("应答码 %(code)s 的意思是：%(meaning)s")
                 % {"code": code.code, "meaning": localized(code, "meaning", lang)}
             )
-        steps = lines(localized(article, "merchant_steps", lang))
+        steps = [plain_text(s, absolute) for s in lines(localized(article, "merchant_steps", lang))]
         if steps:
             parts.append(
                 _("请您这样处理：")
                 + "\n"
                 + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
             )
-        script = localized(article, "customer_script", lang).strip()
+        script = plain_text(localized(article, "customer_script", lang).strip(), absolute)
         if script:
             parts.append(_("可以这样对顾客说：") + "\n" + script)
         parts.append(

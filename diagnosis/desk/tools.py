@@ -75,6 +75,7 @@ def kb_draft(request, number, slug):
         article,
         code=code if ticket.response_code else None,
         public_url=request.build_absolute_uri(article.get_absolute_url()),
+        absolute=lambda path: request.build_absolute_uri(path) if path.startswith("/") else path,
     )
     return _draft_response(request, ticket, text)
 
