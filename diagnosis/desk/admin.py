@@ -31,6 +31,13 @@ class MacroAdmin(admin.ModelAdmin):
         (_("使用情况"), {"fields": ("usage_count", "last_used_at")}),
     )
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "set_assignee":
+            from diagnosis.desk.selectors import desk_agents
+
+            kwargs["queryset"] = desk_agents()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def _allowed(self, request):
         return permissions.can_manage_macros(request.user)
 

@@ -350,3 +350,49 @@ def test_merge_view_query_count(agent_client, merchant_user, django_assert_max_n
         counts.append(len(ctx.captured_queries))
     assert counts[1] <= counts[0] + 2  # moving more events is one UPDATE, not one per event
     assert counts[0] < 45
+
+
+# --- query counts of the remaining views (constant as data grows) --------------------------------
+
+
+def _queries(client, method, url, data=None) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        getattr(client, method)(url, data or {})
+    return len(ctx.captured_queries)
+
+
+def test_macro_and_link_views_query_counts_do_not_grow(agent_client, agent, merchant_user):
+    def run():
+        ticket = factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+        other = factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+        macro = make_macro(set_priority="high")
+        counts = {
+            "draft": _queries(
+                agent_client,
+                "get",
+                desk_url("desk_macro_draft", ticket.number, macro.pk),
+            ),
+            "apply": _queries(
+                agent_client, "post", desk_url("desk_macro_apply", ticket.number, macro.pk)
+            ),
+            "link": _queries(
+                agent_client,
+                "post",
+                desk_url("desk_ticket_link", ticket.number),
+                {"other": other.number},
+            ),
+        }
+        link = TicketLink.objects.get(source=ticket)
+        counts["unlink"] = _queries(
+            agent_client, "post", desk_url("desk_ticket_unlink", ticket.number, link.pk)
+        )
+        return ticket, counts
+
+    run()  # warm the session and the per-process caches (content types, …)
+    ticket, few = run()
+    for i in range(10):
+        make_macro(name_zh=f"模板 {i}")
+        ticket_reply(ticket=ticket, author=agent, body=f"回复 {i}")
+    _ticket, more = run()
+    assert more == few
+    assert few["draft"] <= 16 and few["apply"] <= 40 and few["link"] <= 14 and few["unlink"] <= 12

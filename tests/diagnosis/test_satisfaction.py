@@ -148,3 +148,18 @@ def test_rating_link_view_query_count(ticket, agent, django_assert_max_num_queri
         Client().get(url)
     with django_assert_max_num_queries(14):
         Client().post(url, {"score": "5"})
+
+
+def test_rate_from_page_query_count(merchant_client, merchant_user, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for _ in range(2):
+        ticket = factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
+        resolve(ticket, agent)
+        merchant_client.get(ticket.get_absolute_url())
+        with CaptureQueriesContext(connection) as ctx:
+            merchant_client.post(rate_url(ticket), {"score": "5"})
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1] <= 12
