@@ -43,7 +43,7 @@ def test_agent_answers_from_the_knowledge_base_merges_and_the_merchant_rates(
     check_page(desk)
 
     # Inserts the related article's answer: it arrives in the merchant's language (htmx).
-    insert = desk.get_by_role("link", name=re.compile(r"^把“.+”插入回复$")).first
+    insert = desk.get_by_role("link", name=re.compile(r"^插入回复：.+")).first
     press(desk, insert)
     reply_box = desk.get_by_label("回复商户")
     expect(reply_box).to_have_value(re.compile(r"Response code 51 means"))
@@ -73,7 +73,7 @@ def test_agent_answers_from_the_knowledge_base_merges_and_the_merchant_rates(
     with desk.expect_navigation():
         press(
             desk,
-            desk.get_by_role("button", name="使用模板“已解决（余额不足）”（发送并执行）"),
+            desk.get_by_role("button", name="发送并执行：模板“已解决（余额不足）”"),
         )
     expect(desk.locator(".desk-badges")).to_contain_text("已解决")
     expect(desk.locator(".desk-message-public").last).to_contain_text(
