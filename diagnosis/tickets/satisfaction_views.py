@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from diagnosis.core import permissions
 from diagnosis.core.forms import CardSafeFormMixin
-from diagnosis.models import SatisfactionRating
-from diagnosis.tickets import satisfaction, selectors
+from diagnosis.models import SatisfactionRating, TicketLink
+from diagnosis.tickets import satisfaction, selectors, workflow
 
 merchant_only = permissions.role_required(permissions.can_record_tickets)
 
@@ -38,11 +38,19 @@ class RatingForm(CardSafeFormMixin, forms.Form):
 
 
 def rating_context(user, ticket) -> dict:
-    """For the merchant's ticket page (one query, only once the ticket is resolved)."""
-    if not permissions.can_rate_ticket(user, ticket):
+    """For the merchant's ticket page, once the ticket is done: the rating (form) and, for a
+    merged duplicate, the ticket it was merged into (two queries; none for open tickets)."""
+    if ticket.status not in workflow.DONE_STATUSES:
         return {}
-    rating = SatisfactionRating.objects.filter(ticket=ticket).first()
-    return {"can_rate": rating is None, "rating": rating, "rating_form": RatingForm()}
+    context = {
+        "merged_into": TicketLink.objects.filter(source=ticket, kind=TicketLink.Kind.MERGED)
+        .select_related("target")
+        .first()
+    }
+    if permissions.can_rate_ticket(user, ticket) and context["merged_into"] is None:
+        rating = SatisfactionRating.objects.filter(ticket=ticket).first()
+        context.update(can_rate=rating is None, rating=rating, rating_form=RatingForm())
+    return context
 
 
 def _save(request, ticket, form, **kwargs) -> bool:

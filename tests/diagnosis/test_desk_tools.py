@@ -280,7 +280,9 @@ def test_merge_moves_timeline_and_attachments_and_closes_duplicate(
     kept_page = client.get(reverse("diagnosis:ticket_detail", args=[kept.number]))
     assert "同一笔交易又提交了一次" in kept_page.content.decode()
     dup_page = client.get(reverse("diagnosis:ticket_detail", args=[duplicate.number]))
-    assert kept.number in dup_page.content.decode()
+    assert dup_page.context["merged_into"].target == kept  # the banner with its link
+    assert reverse("diagnosis:ticket_detail", args=[kept.number]) in dup_page.content.decode()
+    assert "rating_form" not in dup_page.context  # a merged duplicate is not rated
     # The agent's pages show where it went and what came in.
     assert (
         kept.number in agent_client.get(desk_url("desk_ticket", duplicate.number)).content.decode()
