@@ -38,6 +38,14 @@ def ticket_merge(*, kept, duplicate, actor) -> Ticket:
     if TicketLink.objects.filter(source=locked_kept, kind=TicketLink.Kind.MERGED).exists():
         raise ValidationError({"other": _("保留的工单本身已被合并到别的工单。")})
 
+    # The duplicate's creation becomes a public entry of the kept ticket carrying what the
+    # merchant wrote (the kept ticket keeps the one "created" event its pages start from).
+    with translation.override(None):
+        origin = _("合并自工单 %(number)s：") % {"number": locked_dup.number}
+    TicketEvent.objects.filter(ticket=locked_dup, kind=TicketEvent.Kind.CREATED).update(
+        kind=TicketEvent.Kind.REPLY,
+        body=(origin + "\n" + locked_dup.description).strip()[:4000],
+    )
     moved_events = TicketEvent.objects.filter(ticket=locked_dup).update(ticket=locked_kept)
     moved_files = Attachment.objects.filter(ticket=locked_dup).update(ticket=locked_kept)
     # Links of the duplicate now belong to the kept ticket (pairs it already has are dropped).

@@ -254,13 +254,14 @@ def test_merge_moves_timeline_and_attachments_and_closes_duplicate(
     from django.test import Client
 
     settings.MEDIA_ROOT = tmp_path
-    kept = factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    duplicate = factories.ticket(
+    duplicate = factories.ticket(  # the older one: the kept ticket's page must still start right
         merchant=merchant_user.merchant,
         user=merchant_user,
+        description="第一次提交的说明",
         attachments=[SimpleUploadedFile("小票.png", png, content_type="image/png")],
     )
+    kept = factories.ticket(merchant=merchant_user.merchant, user=merchant_user)
     ticket_reply(ticket=duplicate, author=merchant_user, body="同一笔交易又提交了一次")
     response = agent_client.post(
         desk_url("desk_ticket_merge", kept.number), {"other": duplicate.number.lower()}
@@ -271,6 +272,9 @@ def test_merge_moves_timeline_and_attachments_and_closes_duplicate(
     assert TicketLink.objects.get(source=duplicate, target=kept).kind == "merged"
     assert Attachment.objects.filter(ticket=kept).count() == 1
     assert TicketEvent.objects.filter(ticket=kept, body="同一笔交易又提交了一次").exists()
+    assert TicketEvent.objects.filter(ticket=kept, kind="created").count() == 1
+    origin = TicketEvent.objects.get(ticket=kept, body__startswith=f"合并自工单 {duplicate.number}")
+    assert "第一次提交的说明" in origin.body and origin.attachments.count() == 1
     pointer = TicketEvent.objects.get(ticket=duplicate, kind="status")
     assert kept.number in pointer.body and not pointer.is_internal
     assert AuditEvent.objects.filter(action="ticket.merge", object_id=str(kept.pk)).exists()
@@ -279,6 +283,8 @@ def test_merge_moves_timeline_and_attachments_and_closes_duplicate(
     client = factories.sign_in(Client(), merchant_user)
     kept_page = client.get(reverse("diagnosis:ticket_detail", args=[kept.number]))
     assert "同一笔交易又提交了一次" in kept_page.content.decode()
+    assert "第一次提交的说明" in kept_page.content.decode()
+    assert "小票.png" in kept_page.content.decode()  # the moved attachment, under its entry
     dup_page = client.get(reverse("diagnosis:ticket_detail", args=[duplicate.number]))
     assert dup_page.context["merged_into"].target == kept  # the banner with its link
     assert reverse("diagnosis:ticket_detail", args=[kept.number]) in dup_page.content.decode()
