@@ -241,3 +241,53 @@ def can_view_insight(user) -> bool:
 
 def can_manage_incidents(user) -> bool:
     return can_use_desk(user)
+
+
+# --- Desk tools: macros, merge and link, satisfaction (desk tools helper) -----------------------
+# Agents use macros; admins and lead agents (agents given the macro model permissions in the
+# admin) manage them. Merging joins two tickets of the SAME merchant only. The merchant (a user
+# of the ticket's merchant) rates a resolved ticket once.
+
+
+def can_use_macros(user) -> bool:
+    return can_use_desk(user)
+
+
+def can_manage_macros(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (
+        is_agent(user) and user.is_staff and user.has_perm("diagnosis.change_macro")
+    )
+
+
+def can_link_tickets(user, ticket, other) -> bool:
+    return can_work_desk_ticket(user, ticket) and can_work_desk_ticket(user, other)
+
+
+def can_merge_tickets(user, kept, duplicate) -> bool:
+    """Same merchant, two different tickets, the duplicate not merged or closed already."""
+    from diagnosis.tickets import workflow
+
+    return (
+        can_link_tickets(user, kept, duplicate)
+        and kept.pk != duplicate.pk
+        and kept.merchant_id == duplicate.merchant_id
+        and duplicate.status in workflow.OPEN_STATUSES
+    )
+
+
+def can_rate_ticket(user, ticket) -> bool:
+    """A user of the ticket's merchant, once the ticket is resolved (or closed after it was)."""
+    from diagnosis.tickets import workflow
+
+    return (
+        is_merchant_user(user)
+        and user.merchant_id == ticket.merchant_id
+        and ticket.status in workflow.DONE_STATUSES
+        and ticket.resolved_at is not None
+    )
+
+
+def can_view_satisfaction(user) -> bool:
+    return can_view_insight(user)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from diagnosis.desk import live_views, views
+from diagnosis.desk import live_views, tools, views
 
 urlpatterns = [
     path("", views.queue, name="desk"),
@@ -21,4 +21,13 @@ urlpatterns = [
     path("tickets/<str:number>/status/", views.ticket_status, name="desk_ticket_status"),
     path("tickets/<str:number>/assign/", views.ticket_assign, name="desk_ticket_assign"),
     path("tickets/<str:number>/priority/", views.ticket_priority, name="desk_ticket_priority"),
+    # Desk tools: knowledge-base answers, macros, merge and link (diagnosis/desk/tools.py).
+    path("tickets/<str:number>/kb/<slug:slug>/", tools.kb_draft, name="desk_kb_draft"),
+    path("tickets/<str:number>/macros/<int:pk>/", tools.macro_draft, name="desk_macro_draft"),
+    path("tickets/<str:number>/macros/<int:pk>/apply/", tools.macro_apply, name="desk_macro_apply"),
+    path("tickets/<str:number>/merge/", tools.ticket_merge, name="desk_ticket_merge"),
+    path("tickets/<str:number>/link/", tools.ticket_link, name="desk_ticket_link"),
+    path(
+        "tickets/<str:number>/unlink/<int:link_id>/", tools.ticket_unlink, name="desk_ticket_unlink"
+    ),
 ]

@@ -33,6 +33,7 @@ from diagnosis.desk.forms import (
     QueueFilterForm,
     StatusForm,
 )
+from diagnosis.desk.tools import tools_context
 from diagnosis.insight import terminal_health
 from diagnosis.models import Ticket, TicketEvent
 from diagnosis.tickets import services as ticket_services
@@ -261,6 +262,7 @@ def _render_ticket(request, ticket, *, forms=None, status=200):
         or PriorityForm(initial={"priority": ticket.priority}),
         "is_open": workflow.is_open(ticket.status),
         "now": timezone.now(),
+        **tools_context(request, ticket),  # macros, links, rating (diagnosis/desk/tools.py)
     }
     return render(request, "diagnosis/desk_ticket.html", context, status=status)
 

@@ -113,6 +113,16 @@ def _staff_token(w):
     return (token or staff_token_create(user=w.agent)[0]).pk
 
 
+def _m(w):
+    """An active reply macro (desk tools)."""
+    from diagnosis.models import Macro
+
+    macro = Macro.objects.first() or Macro.objects.create(
+        name_zh="模板", name_en="Macro", body_zh="工单 {ticket}", body_en="Ticket {ticket}"
+    )
+    return macro.pk
+
+
 # Merchant pages: anonymous → login, merchant A → allowed, merchant B → 404 on A's objects,
 # everybody without a merchant (agents, editors, superusers) → 403.
 def merchant_obj(method, url, ok, **kw):
@@ -235,6 +245,12 @@ TABLE = {
         200,
         merchant_b=404,
     ),
+    # Satisfaction: the merchant rates a resolved ticket (A's ticket is not resolved: 403); the
+    # e-mail's signed link needs no login (a bad signature is a 404 for everyone).
+    "tickets/<str:number>/rate/": E(
+        POST, lambda w: f"/tickets/{_t(w)}/rate/", LOGIN, 403, 403, 403, 403, merchant_b=404
+    ),
+    "tickets/rate/<str:token>/": public(GET, "/tickets/rate/bad-token/", 404),
     # -- agents' desk ---------------------------------------------------------------------------
     "desk/": desk(GET, "/desk/", 200),
     "desk/bulk/": desk(POST, "/desk/bulk/", REDIRECT),
@@ -269,6 +285,25 @@ TABLE = {
         403,
         404,
         merchant_b=403,
+    ),
+    # Desk tools: knowledge-base answers, macros, merge and link.
+    "desk/tickets/<str:number>/kb/<slug:slug>/": desk(
+        GET, lambda w: f"/desk/tickets/{_t(w)}/kb/{w.article.slug}/", 200
+    ),
+    "desk/tickets/<str:number>/macros/<int:pk>/": desk(
+        GET, lambda w: f"/desk/tickets/{_t(w)}/macros/{_m(w)}/", 200
+    ),
+    "desk/tickets/<str:number>/macros/<int:pk>/apply/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/macros/{_m(w)}/apply/", REDIRECT
+    ),
+    "desk/tickets/<str:number>/merge/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/merge/", REDIRECT
+    ),
+    "desk/tickets/<str:number>/link/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/link/", REDIRECT
+    ),
+    "desk/tickets/<str:number>/unlink/<int:link_id>/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/unlink/0/", REDIRECT
     ),
     "desk/escalations/": desk(GET, "/desk/escalations/", 200),
     "desk/escalations/new/": desk(POST, "/desk/escalations/new/", REDIRECT),
@@ -319,6 +354,7 @@ EDITOR_MODELS = {
 ADMIN_MODEL_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>.*)$")
 # Records nobody adds by hand (published versions, runs, revisions, votes, the audit trail).
 NO_ADD = {
+    "diagnosis/satisfactionrating",
     "diagnosis/wizardrun",
     "diagnosis/wizardversion",
     "knowledge/articlerevision",
@@ -329,7 +365,12 @@ NO_ADD = {
 }
 # Background work: read-only records of what the workers did (superusers may only retry).
 BACKGROUND = {"diagnosis/outgoingmail", "django_tasks_database/dbtaskresult"}
-NO_DELETE = {"diagnosis/wizardversion", "diagnosis/auditevent", *BACKGROUND}  # superusers too
+NO_DELETE = {  # superusers too
+    "diagnosis/wizardversion",
+    "diagnosis/auditevent",
+    "diagnosis/satisfactionrating",
+    *BACKGROUND,
+}
 NO_DELETE_EDITOR = NO_DELETE | {"diagnosis/wizardrun", "knowledge/articlerevision"}
 SUPERUSER_ONLY = {"diagnosis/auditevent", *BACKGROUND}  # not even in the editors' model set
 # Site-level admin pages: what a staff editor and a superuser get.
@@ -483,6 +524,10 @@ def admin_world(world, database_tasks):
         backend_name="default",
         run_after=timezone.now(),
     )
+    from diagnosis.models import Macro, SatisfactionRating
+
+    Macro.objects.create(name_zh="模板", name_en="Macro", body_zh="工单 {ticket}")
+    SatisfactionRating.objects.create(ticket=world.ticket, score=5, source="page")
     from django.contrib import admin
 
     for model in admin.site._registry:
