@@ -581,8 +581,10 @@ def write_results(results):
         )
     lines += [
         "",
-        f"Tickets: {results['tickets']}. Worker RSS (MB) before: {results['rss_before']}, after: "
-        f"{results['rss_after']}. Card numbers found in logs: {results['cards_in_logs']}. "
+        f"Tickets: {results['tickets']}; task queue drained {results['task_queue_drained_s']} s "
+        f"after the load (None: not within 90 s). Worker RSS (MB) before: "
+        f"{results['rss_before']}, after: {results['rss_after']}. Card numbers found in logs: "
+        f"{results['cards_in_logs']}. "
         f"API answers that were not JSON: {results['non_json_api']}. Data build: "
         f"{results['data_build']}; elapsed {results['elapsed_s']} s; load average at the start "
         f"{results['load_start']}, at the end {results['load_end']} (shared machine).",
@@ -644,7 +646,8 @@ def main():
         from django.db import connections
 
         connections.close_all()  # (PostgreSQL was restarted since this process last asked)
-        log(f"task queue drained in {stack.wait_for_drain()} s")
+        drained = stack.wait_for_drain(timeout=90)
+        log(f"task queue drained in {drained} s")
         results.update(
             tickets=ticket_report(recorder, since_pk),
             rss_before=sorted(rss_before.values()),
@@ -653,6 +656,7 @@ def main():
             load_end=os.getloadavg(),
             data_build=timings,
             refused=recorder.refused,
+            task_queue_drained_s=drained,
         )
     finally:
         processes += background.values()

@@ -13,6 +13,7 @@ from config import cache_backends
 from diagnosis.models import RateCounter
 from knowledge.models import ResponseCode
 from tests.diagnosis.test_task_worker import free_port
+from tests.foundation.test_redis_faults import RedisServer
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +131,33 @@ def test_a_signed_in_agent_works_while_redis_is_dead(dead_redis, client):
     agent = factories.agent()
     factories.sign_in(client, agent)
     assert client.get("/desk/").status_code == 200
+
+
+@pytest.fixture
+def live_redis(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server.url
+    server.kill()
+
+
+def test_a_write_lost_while_redis_stalls_is_not_read_back_afterwards(live_redis, settings):
+    """A session logged out (or a page version bumped) while Redis stalled must not come back
+    from the old Redis copy once Redis answers again."""
+    import time
+
+    import redis
+
+    cache_backends._breakers.clear()
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache_backends.RedisCache", "LOCATION": live_redis}
+    }
+    cache.set("session", "signed in")
+    redis.Redis.from_url(live_redis).client_pause(800, all=True)
+    started = time.monotonic()
+    cache.delete("session")  # times out after REDIS_TIMEOUT: the delete is lost…
+    assert time.monotonic() - started < 0.6
+    time.sleep(max(0.0, started + 1.0 - time.monotonic()))  # the pause is over
+    assert cache.get("session") is None  # …and made good before anything is read
+    assert cache.breaker.forget == set()
+    cache_backends._breakers.clear()

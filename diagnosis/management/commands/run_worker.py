@@ -90,11 +90,31 @@ class Command(BaseCommand):
                 worker.run()
                 return
             except DB_ERRORS as error:
-                # The database restarted or blinked: wait and go on (a task interrupted by it
-                # is run again once TASK_RUNNING_TIMEOUT passes), instead of exiting.
+                # The database restarted or blinked: wait and go on instead of exiting; the
+                # task it interrupted (still marked running by this worker) is made ready again.
                 if not worker.running:
                     return
                 worker.running_task = False
                 logger.warning("Task worker: the database does not answer (%s); retrying", error)
                 connections.close_all()
                 time.sleep(RECONNECT_SECONDS)
+                try:
+                    _ready_again(worker.worker_id)
+                except DB_ERRORS:
+                    connections.close_all()  # still down: run() raises again and we wait
+
+
+def _ready_again(wid: str) -> int:
+    """Tasks this worker had claimed when the database went away: ready to run again."""
+    from django_tasks_db.models import DBTaskResult
+
+    mine = [
+        result.pk
+        for result in DBTaskResult.objects.running().only("id", "worker_ids")
+        if result.worker_ids and result.worker_ids[-1] == wid
+    ]
+    if not mine:
+        return 0
+    return (
+        DBTaskResult.objects.running().filter(pk__in=mine).update(status="READY", started_at=None)
+    )
