@@ -24,7 +24,9 @@ def escalation_detail(*, number):
         "ticket", "ticket__merchant", "ticket__acquirer"
     ).order_by("pk")
     return (
-        EscalationBatch.objects.select_related("acquirer", "created_by")
+        EscalationBatch.objects.select_related(
+            "acquirer", "acquirer__escalation_template", "created_by"
+        )
         .prefetch_related(Prefetch("items", queryset=items))
         .filter(number=number)
         .first()

@@ -35,7 +35,7 @@ from diagnosis.escalations.forms import (
     BatchFilterForm,
     EscalationCreateForm,
 )
-from diagnosis.models import EscalationBatch, EscalationItem
+from diagnosis.models import EscalationBatch, EscalationItem, EscalationTemplate
 
 escalations_required = permissions.role_required(permissions.can_manage_escalations)
 
@@ -132,7 +132,7 @@ def _render_batch(request, batch, *, status=200, reference_errors=None):
         "can_edit_references": batch.status
         in (EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED),
         "reference_errors": reference_errors or {},
-        "columns": export_columns(),
+        "template": EscalationTemplate.for_bank(batch.acquirer),
     }
     return render(request, "diagnosis/escalation_detail.html", context, status=status)
 
@@ -234,7 +234,13 @@ def escalation_discard(request, number):
 @escalations_required
 def escalation_export_csv(request, number):
     batch = _batch_or_404(request, number)
-    return download(escalation_csv(batch), "text/csv; charset=utf-8", export_filename(batch, "csv"))
+    template = EscalationTemplate.for_bank(batch.acquirer)
+    charset = "gbk" if template.csv_encoding == "gbk" else "utf-8"
+    return download(
+        escalation_csv(batch, template),
+        f"text/csv; charset={charset}",
+        export_filename(batch, "csv"),
+    )
 
 
 @require_GET
@@ -242,7 +248,7 @@ def escalation_export_csv(request, number):
 def escalation_export_xlsx(request, number):
     batch = _batch_or_404(request, number)
     return download(
-        escalation_xlsx(batch),
+        escalation_xlsx(batch, EscalationTemplate.for_bank(batch.acquirer)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         export_filename(batch, "xlsx"),
     )
