@@ -243,3 +243,44 @@ def escalation_discard(*, batch, actor):
         raise ValidationError(_("只有草稿批次可以删除。"), code="batch_not_draft")
     audit.record(actor=actor, action="escalation.discard", obj=batch)
     batch.delete()
+
+
+@transaction.atomic
+def escalation_request_send(*, batch, actor, resend=False):
+    """Queue the mail of the batch file to the bank (diagnosis/escalations/mailing.py).
+
+    A first send is for a draft: the task moves the batch to "sent" once the mail went out. A
+    resend is explicit, for a batch already sent or answered, and is logged in the audit trail.
+    """
+    from config.tasks import enqueue_on_commit
+    from diagnosis.escalations.tasks import send_batch_to_bank
+    from diagnosis.models.tickets import SendState
+
+    _check_actor(actor)
+    batch = _lock(batch)
+    if resend and batch.status not in (Batch.SENT, Batch.ANSWERED):
+        raise ValidationError(_("只有已发送、未关闭的批次可以重新发送。"), code="not_sent")
+    if not resend and batch.status != Batch.DRAFT:
+        raise ValidationError(
+            _("批次已发送；如需再次发送邮件，请使用“重新发送”。"), code="not_draft"
+        )
+    if batch.send_state == SendState.QUEUED:
+        raise ValidationError(_("邮件正在发送，请稍后刷新页面。"), code="already_queued")
+    if not batch.acquirer.escalation_email:
+        raise ValidationError(
+            _("%(bank)s 没有升级联系邮箱，请管理员先在后台填写。")
+            % {"bank": _bank_name(batch.acquirer)},
+            code="no_contact",
+        )
+    if not batch.items.exists():
+        raise ValidationError(_("批次里没有工单，不能发送。"), code="empty")
+    batch.send_state = SendState.QUEUED
+    batch.send_error = ""
+    batch.save(update_fields=["send_state", "send_error"])
+    audit.record(
+        actor=actor,
+        action="escalation.resend_requested" if resend else "escalation.send_requested",
+        obj=batch,
+    )
+    enqueue_on_commit(send_batch_to_bank, batch.pk, actor.pk, resend)
+    return batch

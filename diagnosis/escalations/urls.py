@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.escalation_new, name="escalation_new"),
     path("<str:number>/", views.escalation_detail, name="escalation_detail"),
     path("<str:number>/status/", views.escalation_status, name="escalation_status"),
+    path("<str:number>/send/", views.escalation_send, name="escalation_send"),
     path("<str:number>/discard/", views.escalation_discard, name="escalation_discard"),
     path(
         "<str:number>/items/<int:item_id>/reference/",

@@ -169,6 +169,28 @@ def escalation_status(request, number):
     return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
 
 
+@require_POST
+@escalations_required
+def escalation_send(request, number):
+    """Send to bank (a draft) or resend (explicit, `resend=1`): the mail goes from a task."""
+    batch = _batch_or_404(request, number)
+    resend = request.POST.get("resend") == "1"
+    try:
+        escalation_services.escalation_request_send(batch=batch, actor=request.user, resend=resend)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+    else:
+        batch.refresh_from_db(fields=["status", "send_state", "send_error", "message_id"])
+        if batch.send_state == "failed":
+            messages.error(request, _("邮件没有发出：%(error)s") % {"error": batch.send_error})
+        elif batch.send_state == "queued":
+            messages.success(request, _("邮件已排队发送，发出后批次会改为“已发送”。"))
+        else:
+            messages.success(request, _("邮件已发给银行。"))
+    return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+
+
 def _item_or_404(batch, item_id) -> EscalationItem:
     for item in batch.items.all():
         if item.pk == item_id:
