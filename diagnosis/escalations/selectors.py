@@ -31,3 +31,19 @@ def escalation_detail(*, number):
         .filter(number=number)
         .first()
     )
+
+
+def reply_candidates(*, bank, batch=None):
+    """Escalation items a bank's answer may be for: the batch's, or every sent or answered
+    batch of the bank (one query, tickets and their creators loaded)."""
+    qs = EscalationItem.objects.select_related(
+        "batch", "ticket", "ticket__created_by", "ticket__merchant"
+    ).order_by("pk")
+    if batch is not None:
+        return list(qs.filter(batch=batch))
+    return list(
+        qs.filter(
+            batch__acquirer=bank,
+            batch__status__in=[EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED],
+        )
+    )
