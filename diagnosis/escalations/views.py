@@ -7,7 +7,8 @@ write with diagnosis.escalations.services; every access decision is in diagnosis
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from diagnosis.core import permissions
 from diagnosis.core.http import download, safe_next
 from diagnosis.desk import selectors as desk_selectors
-from diagnosis.escalations import selectors
+from diagnosis.escalations import replies, selectors
 from diagnosis.escalations import services as escalation_services
 from diagnosis.escalations.exports import (
     escalation_csv,
@@ -31,6 +32,7 @@ from diagnosis.escalations.exports import (
 )
 from diagnosis.escalations.forms import (
     BankReferenceForm,
+    BankReplyUploadForm,
     BatchActionForm,
     BatchFilterForm,
     EscalationCreateForm,
@@ -123,9 +125,14 @@ def escalation_detail(request, number):
     return _render_batch(request, batch)
 
 
-def _render_batch(request, batch, *, status=200, reference_errors=None):
+def _render_batch(request, batch, *, status=200, reference_errors=None, upload_form=None,
+                  import_errors=()):  # fmt: skip
     items = list(batch.items.all())
     context = {
+        "upload_form": upload_form or BankReplyUploadForm(),
+        "import_errors": import_errors,
+        "can_import": batch.status
+        in (EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED),
         "batch": batch,
         "items": items,
         "next_statuses": escalation_services.escalation_batch_next_statuses(batch),
@@ -289,3 +296,78 @@ def escalation_print(request, number):
     )
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+# --- the bank's answers ------------------------------------------------------------------------
+
+REPLIES_MAX_AGE = 3600  # a preview can be confirmed for an hour
+
+
+def _replies_salt(batch) -> str:
+    return f"escalation-replies:{batch.pk}"
+
+
+@require_POST
+@escalations_required
+def escalation_import(request, number):
+    """Upload the bank's reply file: a preview (nothing is written yet) with a confirm form."""
+    batch = _batch_or_404(request, number)
+    form = BankReplyUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_batch(request, batch, status=400, upload_form=form)
+    upload = form.cleaned_data["file"]
+    template = EscalationTemplate.for_bank(batch.acquirer)
+    parsed = replies.read_reply_file(upload.read(), upload.name, template)
+    if parsed.errors:
+        return _render_batch(request, batch, status=400, upload_form=form,
+                             import_errors=parsed.errors)  # fmt: skip
+    entries = replies.classify(parsed.rows, selectors.reply_candidates(bank=batch.acquirer,
+                                                                       batch=batch))  # fmt: skip
+    payload = signing.dumps(parsed.as_data(), salt=_replies_salt(batch), compress=True)
+    counts = replies.summary(entries)
+    labels = replies.status_labels()
+    response = render(
+        request,
+        "diagnosis/escalation_import.html",
+        {
+            "batch": batch,
+            "entries": entries,
+            "summary": [(key, labels[key], counts[key]) for key in replies.STATUS_ORDER],
+            "labels": labels,
+            "payload": payload,
+            "will_write": counts[replies.MATCHED],
+            "file_name": upload.name,
+        },
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@require_POST
+@escalations_required
+def escalation_import_confirm(request, number):
+    batch = _batch_or_404(request, number)
+    try:
+        data = signing.loads(
+            request.POST.get("payload", ""), salt=_replies_salt(batch), max_age=REPLIES_MAX_AGE
+        )
+        rows = replies.rows_from_data(data)
+    except (signing.BadSignature, TypeError, ValueError):
+        messages.error(request, _("预览已过期或无效，请重新上传银行答复文件。"))
+        return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+    try:
+        entries = escalation_services.escalation_replies_apply(
+            actor=request.user, bank=batch.acquirer, rows=rows, batch=batch
+        )
+    except (ValidationError, PermissionDenied) as error:
+        for line in getattr(error, "messages", [_("没有权限。")]):
+            messages.error(request, line)
+    else:
+        counts = replies.summary(entries)
+        messages.success(
+            request,
+            _("已写入 %(done)d 条银行答复；未匹配 %(unmatched)d，无法确定 %(ambiguous)d，"
+              "已答复 %(answered)d，冲突 %(conflict)d，状态不允许 %(blocked)d。")
+            % {"done": counts[replies.MATCHED], **counts},
+        )  # fmt: skip
+    return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
