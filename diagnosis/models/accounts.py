@@ -175,6 +175,11 @@ class User(AbstractUser):
         default=settings.LANGUAGE_CODE,
         help_text=_("工单通知邮件使用的语言。"),
     )
+    incident_mail = models.BooleanField(
+        _("收单行故障通知"),
+        default=True,
+        help_text=_("收单行出现故障和恢复时发邮件通知（每次故障各一封）。"),
+    )
     daily_digest = models.BooleanField(
         _("每日摘要邮件"),
         default=False,
