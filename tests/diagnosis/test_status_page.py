@@ -112,3 +112,17 @@ def test_atom_feed_lists_incidents_and_windows(client, banks):
     assert f"declinedesk:status:incident:{found.pk}" in body
     assert f"declinedesk:status:window:{announced.pk}" in body
     assert "工商银行" in body
+
+
+def test_the_demo_shows_the_incident_and_an_announced_window(client):
+    from diagnosis.accounts.demo import seed_banks
+    from diagnosis.insight.demo import seed_incident
+    from diagnosis.status.demo import seed_maintenance_window
+
+    seed_banks()
+    assert seed_incident() == 1
+    assert seed_maintenance_window() == 1
+    assert seed_maintenance_window() == 0  # idempotent
+    body = client.get(reverse("diagnosis:status")).content.decode()
+    assert "服务异常" in state_of(body, "ums")
+    assert "已公告维护" in state_of(body, "icbc") and "工商银行收单系统例行维护" in body

@@ -42,6 +42,9 @@ class Command(BaseCommand):
         from diagnosis.insight.demo import seed_incident
 
         self.stdout.write(f"Demo incident: {seed_incident()} created.")
+        from diagnosis.status.demo import seed_maintenance_window
+
+        self.stdout.write(f"Demo maintenance window: {seed_maintenance_window()} created.")
 
     def reference_commands(self):
         """Commands that load the reference content; each is idempotent on its own."""
