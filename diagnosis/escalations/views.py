@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from diagnosis.core import permissions
 from diagnosis.core.http import download, safe_next
 from diagnosis.desk import selectors as desk_selectors
-from diagnosis.escalations import replies, selectors
+from diagnosis.escalations import replies, selectors, turnaround
 from diagnosis.escalations import services as escalation_services
 from diagnosis.escalations.exports import (
     escalation_csv,
@@ -59,6 +59,9 @@ def escalation_list(request):
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
+    now = timezone.now()
+    for batch in page.items:
+        batch.overdue = turnaround.is_overdue(batch, now)
     query = urlencode([(k, v) for k in ("status", "acquirer") for v in request.GET.getlist(k) if v])
     context = {"form": form, "page": page, "batches": page.items, "query": query}
     template = "diagnosis/escalation_list.html"
