@@ -45,7 +45,7 @@ class EscalationTemplate(models.Model):
         GBK = "gbk", "GBK"
 
     code = ScrubbedCharField(_("代码"), max_length=40, unique=True, validators=[validate_slug])
-    name = ScrubbedCharField(_("名称"), max_length=100)
+    name = ScrubbedCharField(_("模板名称"), max_length=100)
     file_format = models.CharField(
         _("邮件附件格式"), max_length=4, choices=FileFormat.choices, default=FileFormat.XLSX
     )
