@@ -28,6 +28,7 @@ from diagnosis.insight.forms import (
     InsightFilterForm,
 )
 from diagnosis.models import Incident, Ticket
+from diagnosis.tickets import satisfaction
 
 insight_required = permissions.role_required(permissions.can_view_insight)
 incidents_required = permissions.role_required(permissions.can_manage_incidents)
@@ -92,6 +93,8 @@ def dashboard(request):
         "data": data,
         "charts": _charts(data, query),
         "query": query,
+        # Satisfaction ratings per agent, category and bank (diagnosis/tickets/satisfaction.py).
+        "satisfaction": satisfaction.dashboard_figures(filters),
     }
     template = "diagnosis/insight_dashboard.html"
     if request.htmx and not request.htmx.boosted:

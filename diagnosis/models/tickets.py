@@ -125,6 +125,8 @@ class Ticket(models.Model):
     )
     first_response_due = models.DateTimeField(_("首次回复期限"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("首次回复时间"), null=True, blank=True)
+    # The earliest running SLA deadline (diagnosis/tickets/sla_clock.py); NULL while paused/done.
+    sla_due_at = models.DateTimeField(_("SLA 期限"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
@@ -166,6 +168,7 @@ class Ticket(models.Model):
             models.Index(fields=["first_response_due", "id"], name="ticket_due"),
             models.Index(fields=["priority_rank", "-created_at"], name="ticket_priority_created"),
             models.Index(fields=["rrn"], name="ticket_rrn"),
+            models.Index(fields=["sla_due_at", "id"], name="ticket_sla_due"),
             models.Index(
                 fields=["-created_at", "-id"],
                 name="ticket_open_created",

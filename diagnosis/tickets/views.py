@@ -29,6 +29,7 @@ from diagnosis.tickets.forms import (
     StatusNoteForm,
     TicketForm,
 )
+from diagnosis.tickets.satisfaction_views import rating_context
 
 merchant_only = permissions.role_required(permissions.can_record_tickets)
 
@@ -192,6 +193,7 @@ def _detail_context(request, ticket, *, reply_form=None, note_form=None):
         "flow": workflow.FLOW,
         "code_url": _code_url(ticket.response_code),
         "status_choices": Ticket.Status.choices,
+        **rating_context(user, ticket),  # satisfaction (diagnosis/tickets/satisfaction_views.py)
     }
 
 

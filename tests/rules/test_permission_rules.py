@@ -42,6 +42,9 @@ can_preview_articles           .  .  .  .  .  .  y  .  y
 can_restore_article_revisions  .  .  .  .  .  .  y  .  y
 can_view_insight               .  .  .  .  y  y  .  .  y
 can_manage_incidents           .  .  .  .  y  y  .  .  y
+can_save_desk_views            .  .  .  .  y  y  .  .  y
+can_use_agent_api              .  .  .  .  y  .  .  .  y
+can_manage_staff_api_tokens    .  .  .  .  y  .  .  .  y
 """
 
 # function(user, ticket of `owner`'s merchant) → allowed actors, whatever the ticket's status
@@ -113,7 +116,7 @@ def test_tables_cover_every_permission_function():
     named = set(_rows(ROLE_TABLE)) | set(_rows(TICKET_TABLE)) | {"ticket_role", "role_required"}
     named |= {key[0] for key in _rows(STATUS_TABLE, 2)}
     named |= {"visible_tickets", "can_view_attachment", "can_change_ticket_status"}
-    named |= {"ticket_status_choices"}
+    named |= {"ticket_status_choices", "can_delete_desk_view"}
     public = {
         name
         for name, value in vars(p).items()
@@ -215,3 +218,12 @@ def test_editor_needs_the_specific_model_permission(function, codename):
     editor = type(editor).objects.get(pk=editor.pk)  # fresh permission cache
     assert not getattr(p, function)(editor)
     assert p.can_edit_knowledge(editor)  # still an editor, just not for this
+
+
+def test_saved_views_are_deleted_by_their_owner_or_a_superuser(world):
+    from diagnosis.models import SavedView
+
+    actors, _ticket = world
+    view = SavedView.objects.create(owner=actors["agent"], name="Mine", shared=True)
+    allowed = {name for name, user in actors.items() if p.can_delete_desk_view(user, view)}
+    assert allowed == {"agent", "admin"}

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diagnosis', '0017_outgoing_mail_scrubbed'),
+        ('diagnosis', '0020_desk_tools'),
     ]
 
     operations = [
