@@ -343,6 +343,9 @@ AUTO_CLOSE_DAYS = float(os.environ.get("AUTO_CLOSE_DAYS", "7"))
 AUTO_CLOSE_REMIND_DAYS = float(os.environ.get("AUTO_CLOSE_REMIND_DAYS", "2"))
 SLA_WARNING_MINUTES = int(os.environ.get("SLA_WARNING_MINUTES", "30"))
 INCIDENT_RESOLVE_MINUTES = int(os.environ.get("INCIDENT_RESOLVE_MINUTES", "120"))
+# A batch sent to a bank and unanswered after this many of the bank's working days is flagged
+# (escalation list, insight dashboard: diagnosis/escalations/turnaround.py).
+ESCALATION_OVERDUE_WORKING_DAYS = int(os.environ.get("ESCALATION_OVERDUE_WORKING_DAYS", "5"))
 DIGEST_TIME = os.environ.get("DIGEST_TIME", "08:30")  # in WORKING_HOURS_TIMEZONE, working days
 # /metrics and /healthz?deep=1 answer staff users and these networks only.
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")

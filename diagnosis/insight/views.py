@@ -5,6 +5,7 @@ diagnosis.core.permissions."""
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -98,6 +99,12 @@ def dashboard(request):
     template = "diagnosis/insight_dashboard.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
+    else:
+        from diagnosis.escalations.turnaround import DAYS, bank_turnaround_cached
+
+        context["turnaround"] = bank_turnaround_cached()
+        context["turnaround_days"] = DAYS
+        context["overdue_days"] = settings.ESCALATION_OVERDUE_WORKING_DAYS
     return render(request, template, context)
 
 

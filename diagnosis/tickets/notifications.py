@@ -294,7 +294,7 @@ def ticket_replied(event_id) -> int:
     if event is None or event.is_internal or event.kind != "reply":
         return 0
     ticket = event.ticket
-    if event.author is not None and permissions.is_agent(event.author):
+    if event.author is None or permissions.is_agent(event.author):  # an agent or DeclineDesk
         recipients = merchant_users(ticket, exclude=event.author)
     elif ticket.assignee is not None and ticket.assignee.is_active:
         recipients = [ticket.assignee] if ticket.assignee != event.author else []

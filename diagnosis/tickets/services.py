@@ -446,6 +446,24 @@ def ticket_reply(*, ticket, author, body, internal=False, attachments=()) -> Tic
     return event
 
 
+@transaction.atomic
+def ticket_system_reply(*, ticket, body, marker) -> TicketEvent | None:
+    """A public reply written by DeclineDesk itself (no author), e.g. "the bank has recovered"
+    when an incident the ticket is linked to is resolved. `marker` (kept in the event's
+    new_value) makes it idempotent: a ticket gets one reply per marker. The merchant is
+    notified like for an agent's reply."""
+    locked = _locked(ticket)
+    if TicketEvent.objects.filter(
+        ticket=locked, kind=TicketEvent.Kind.REPLY, new_value=marker
+    ).exists():
+        return None
+    event = _event(locked, TicketEvent.Kind.REPLY, author=None, body=_clean_text(body), new=marker)
+    locked.save(update_fields=["updated_at"])
+    enqueue_on_commit(tasks.notify_ticket_replied, event.pk)
+    _refresh(ticket, locked)
+    return event
+
+
 # --- status ------------------------------------------------------------------------------------
 
 

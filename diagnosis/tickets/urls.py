@@ -9,6 +9,7 @@ from diagnosis.tickets import views as tickets
 urlpatterns = [
     path("", tickets.ticket_list, name="ticket_list"),
     path("new/", tickets.ticket_new, name="ticket_new"),
+    path("incident-mail/", tickets.incident_mail_preference, name="ticket_incident_mail"),
     path("api-tokens/", tickets.api_tokens, name="ticket_api_tokens"),
     path("api-tokens/<int:pk>/revoke/", tickets.api_token_revoke, name="ticket_api_token_revoke"),
     path("rate/<str:token>/", satisfaction_views.rate_by_link, name="rate_by_link"),

@@ -211,6 +211,8 @@ TABLE = {
         POST, lambda w: f"/articles/{w.article.slug}/vote/", REDIRECT, data={"helpful": "yes"}
     ),
     "announcements/": public(GET, "/announcements/"),
+    "status/": public(GET, "/status/"),
+    "status/feed/": public(GET, "/status/feed/"),
     "announcements/<int:pk>/": public(GET, lambda w: f"/announcements/{w.announcement.pk}/"),
     # -- wizard: public -------------------------------------------------------------------------
     "diagnose/": public(GET, "/diagnose/"),
@@ -219,6 +221,9 @@ TABLE = {
     # -- merchant tickets -----------------------------------------------------------------------
     "tickets/": merchant_obj(GET, "/tickets/", 200, merchant_b=200),
     "tickets/new/": merchant_obj(GET, "/tickets/new/", 200, merchant_b=200),
+    "tickets/incident-mail/": merchant_obj(
+        POST, "/tickets/incident-mail/", REDIRECT, merchant_b=REDIRECT
+    ),
     "tickets/api-tokens/": merchant_obj(GET, "/tickets/api-tokens/", 200, merchant_b=200),
     "tickets/api-tokens/<int:pk>/revoke/": merchant_obj(
         POST, lambda w: f"/tickets/api-tokens/{w.token.pk}/revoke/", REDIRECT
@@ -320,6 +325,15 @@ TABLE = {
     ),
     "desk/escalations/<str:number>/items/<int:item_id>/remove/": desk_once(
         POST, lambda w: f"/desk/escalations/{_b(w)}/items/{w.item.pk}/remove/", REDIRECT
+    ),
+    "desk/escalations/<str:number>/send/": desk(
+        POST, lambda w: f"/desk/escalations/{_b(w)}/send/", REDIRECT
+    ),
+    "desk/escalations/<str:number>/replies/": desk(
+        POST, lambda w: f"/desk/escalations/{_b(w)}/replies/", 400
+    ),
+    "desk/escalations/<str:number>/replies/confirm/": desk(
+        POST, lambda w: f"/desk/escalations/{_b(w)}/replies/confirm/", REDIRECT
     ),
     "desk/escalations/<str:number>/export.csv": desk(
         GET, lambda w: f"/desk/escalations/{_b(w)}/export.csv", 200

@@ -59,6 +59,9 @@ class Command(BaseCommand):
         from diagnosis.insight.demo import seed_incident
 
         self.stdout.write(f"Demo incident: {seed_incident()} created.")
+        from diagnosis.status.demo import seed_maintenance_window
+
+        self.stdout.write(f"Demo maintenance window: {seed_maintenance_window()} created.")
         self.stdout.write(f"seed_demo took {time.perf_counter() - started:.1f} s.")
 
     def seed_history(self, reset):
