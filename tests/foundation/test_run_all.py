@@ -32,7 +32,7 @@ def test_run_all_serves_mails_from_the_worker_and_stops_everything_on_ctrl_c(
         "SEARCH_INDEX_DIR": str(tmp_path / "search"),
         "PYTHONUNBUFFERED": "1",
     }
-    for name in ("REDIS_URL", "EMAIL_HOST"):
+    for name in ("REDIS_URL", "EMAIL_HOST", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
     log = tmp_path / "run_all.log"
     with open(log, "w") as out:

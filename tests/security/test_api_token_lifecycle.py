@@ -106,9 +106,13 @@ def test_a_token_in_a_query_string_never_reaches_a_log_line(merchant_user):
     assert response.status_code == 401
 
 
-def test_gunicorn_logs_are_masked_too():
+def test_gunicorn_logs_are_masked_too(monkeypatch, tmp_path):
     import runpy
     from pathlib import Path
+
+    # the config makes a metrics directory for gunicorn's processes when none is set: not for
+    # this one (a later subprocess would inherit a directory nobody keeps)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
     config = runpy.run_path(str(Path(__file__).resolve().parents[2] / "config" / "gunicorn.py"))
     from gunicorn.config import Config
