@@ -533,3 +533,7 @@ class AnnouncementAdmin(EditorOnlyMixin, admin.ModelAdmin):
         if not obj or not obj.pk:
             return "—"
         return preview_links("knowledge:announcement_detail", obj.pk)
+
+
+# The content-gap page (knowledge/gaps/admin.py) registers itself when imported.
+from knowledge.gaps import admin as _gaps_admin  # noqa: E402, F401

@@ -400,3 +400,63 @@ class SearchIndexArtefact(models.Model):
 
     def __str__(self):
         return f"{self.token} ({self.documents} documents, {self.size} bytes)"
+
+
+# --- what merchants could not find (knowledge/gaps/) -------------------------------------------
+# Aggregated per local day, written in batches (knowledge/gaps/services.py): no visitor, user or
+# address is kept, and the texts are scrubbed of card numbers like every other free text. Several
+# rows with one key are harmless (a race between two processes' flushes): readers SUM.
+class SearchQueryDay(models.Model):
+    """Searches per local day × language × query (normalised, lower-cased, scrubbed)."""
+
+    day = models.DateField(_("日期"))
+    lang = models.CharField(_("语言"), max_length=2)
+    query = ScrubbedCharField(_("搜索词"), max_length=200)
+    searches = models.PositiveIntegerField(_("搜索次数"), default=0)
+    empty = models.PositiveIntegerField(_("无结果次数"), default=0)
+    opened = models.PositiveIntegerField(_("打开结果次数"), default=0)
+    results = models.PositiveIntegerField(_("结果数"), default=0)  # of the last search
+
+    class Meta:
+        verbose_name = _("内容缺口")
+        verbose_name_plural = _("内容缺口")
+        indexes = [models.Index(fields=["day", "lang", "query"], name="gap_search_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.lang} {self.query}: {self.searches}"
+
+
+class UnknownCodeDay(models.Model):
+    """Response codes typed that we do not know, per local day × where they were typed."""
+
+    class Source(models.TextChoices):
+        CODE_PAGE = "code_page", _("应答码页")
+        SEARCH = "search", _("搜索框")
+        WIZARD = "wizard", _("排查向导")
+
+    day = models.DateField(_("日期"))
+    code = ScrubbedCharField(_("应答码"), max_length=8)
+    source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
+    count = models.PositiveIntegerField(_("次数"), default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "code"], name="gap_code_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.code} ({self.source}): {self.count}"
+
+
+class WizardPathDay(models.Model):
+    """Wizard runs per local day × outcome × answer path: reached, answered "not solved"."""
+
+    day = models.DateField(_("日期"))
+    outcome = ScrubbedCharField(_("结论"), max_length=40)
+    path = ScrubbedCharField(_("回答路径"), max_length=400)
+    reached = models.IntegerField(_("到达次数"), default=0)
+    not_solved = models.IntegerField(_("没解决"), default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "outcome"], name="gap_wizard_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.path} → {self.outcome}: {self.not_solved}/{self.reached}"

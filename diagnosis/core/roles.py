@@ -21,6 +21,7 @@ ROLE_MODEL_PERMISSIONS = {
             "announcement",
             "articlerevision",
             "articlevote",
+            "searchqueryday",  # the content-gap page
         ],
         # Wizard: the draft rows, publishing (add_wizardversion) and run statistics.
         "diagnosis": [

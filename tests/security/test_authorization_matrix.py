@@ -163,6 +163,7 @@ TABLE = {
     # -- knowledge: public ----------------------------------------------------------------------
     "": public(GET, "/"),
     "search/": public(GET, "/search/?q=余额"),
+    "search/open/": public(GET, "/search/open/?q=余额&to=c:51", REDIRECT),
     "codes/": public(GET, "/codes/"),
     "codes/<str:code>/": public(GET, "/codes/51/"),
     "categories/<slug:key>/": public(GET, lambda w: f"/categories/{w.category.key}/"),
@@ -274,13 +275,19 @@ NO_ADD = {
     "diagnosis/wizardversion",
     "knowledge/articlerevision",
     "knowledge/articlevote",
+    "knowledge/searchqueryday",  # the content-gap page: written by the gap logging only
     "diagnosis/auditevent",
     "diagnosis/outgoingmail",
     "django_tasks_database/dbtaskresult",
 }
 # Background work: read-only records of what the workers did (superusers may only retry).
 BACKGROUND = {"diagnosis/outgoingmail", "django_tasks_database/dbtaskresult"}
-NO_DELETE = {"diagnosis/wizardversion", "diagnosis/auditevent", *BACKGROUND}  # superusers too
+NO_DELETE = {
+    "diagnosis/wizardversion",
+    "diagnosis/auditevent",
+    "knowledge/searchqueryday",
+    *BACKGROUND,
+}  # superusers too
 NO_DELETE_EDITOR = NO_DELETE | {"diagnosis/wizardrun", "knowledge/articlerevision"}
 SUPERUSER_ONLY = {"diagnosis/auditevent", *BACKGROUND}  # not even in the editors' model set
 # Site-level admin pages: what a staff editor and a superuser get.
@@ -415,6 +422,9 @@ def admin_world(world, database_tasks):
 
     ArticleVote.objects.create(article=world.article, voter_key="k" * 10, helpful=True)
     ArticleRevision.objects.create(article=world.article, author=world.editor, data={})
+    from knowledge.models import SearchQueryDay
+
+    SearchQueryDay.objects.create(day=timezone.localdate(), lang="zh", query="没找到", searches=1)
     from diagnosis.models import WizardRun, WizardVersion
 
     WizardRun.objects.create(version=WizardVersion.objects.first(), path="q1", outcome="o")
