@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core import permissions
 from diagnosis.core.admin import ReadOnlyAdminMixin
+from diagnosis.core.cards import scrub_text
 from knowledge import services
 from knowledge.loading import article_snapshot
 from knowledge.models import (
@@ -28,6 +29,7 @@ from knowledge.models import (
     ArticleVote,
     Category,
     ResponseCode,
+    SynonymGroup,
 )
 
 
@@ -533,6 +535,44 @@ class AnnouncementAdmin(EditorOnlyMixin, admin.ModelAdmin):
         if not obj or not obj.pk:
             return "—"
         return preview_links("knowledge:announcement_detail", obj.pk)
+
+
+# --- search synonyms -------------------------------------------------------------------------
+@admin.register(SynonymGroup)
+class SynonymGroupAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    """Synonym groups, with a test box on the list: how a query is analysed, what it finds."""
+
+    list_display = ("key", "lang", "phrase_list", "updated_at")
+    list_filter = ("lang",)
+    search_fields = ("key", "phrases")
+    fields = ("key", "lang", "phrases")
+    change_list_template = "admin/knowledge/synonymgroup/change_list.html"
+
+    @admin.display(description=_("同义说法"))
+    def phrase_list(self, obj):
+        return " / ".join(obj.phrases.splitlines())
+
+    def get_changeform_initial_data(self, request):
+        """From the content-gap page: ?phrases=<the query>&lang=zh — a new key, the query as the
+        first phrase."""
+        initial = super().get_changeform_initial_data(request)
+        if "phrases" in initial and "key" not in initial:
+            initial["key"] = f"{initial.get('lang') or 'zh'}-{timezone.now():%Y%m%d%H%M%S}"
+        return initial
+
+    def changelist_view(self, request, extra_context=None):
+        from knowledge.search.tryout import query_tryout
+
+        query = " ".join(request.GET.get("try", "").split())[:200]
+        extra = {
+            "try_query": scrub_text(query),
+            "tryout": query_tryout(query=query, lang=translation.get_language()) if query else None,
+        }
+        if query:
+            # The test box is not a list filter: take it out before the change list reads GET.
+            request.GET = request.GET.copy()
+            request.GET.pop("try", None)
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
 
 
 # The content-gap page (knowledge/gaps/admin.py) registers itself when imported.

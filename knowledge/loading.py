@@ -329,4 +329,43 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
                 codes=ResponseCode.objects.filter(Q(code__in=new_codes) | in_renamed),
                 articles=Article.objects.filter(Q(slug__in=new_slugs) | in_renamed),
             )
+        reports["synonyms"] = load_synonyms(directory / "synonyms.json")
     return reports
+
+
+def synonym_values(entry) -> dict:
+    from knowledge.bilingual import clean_phrases
+
+    return {"lang": entry["lang"], "phrases": "\n".join(clean_phrases(entry["phrases"]))}
+
+
+def synonym_db_values(group) -> dict:
+    return {"lang": group.lang, "phrases": group.phrases}
+
+
+def load_synonyms(path: Path) -> "LoadReport":
+    """The synonym groups of the content file; editors' changes kept (config/content_merge.py).
+
+    Runs inside load_content's deferred search bump: one rebuild for the whole load."""
+    from knowledge.models import SynonymGroup
+    from knowledge.search.synonyms import read_groups
+
+    report = LoadReport()
+    existing = {g.key: g for g in SynonymGroup.objects.all()}
+    new = []
+    for entry in read_groups(path):
+        values = synonym_values(entry)
+        file_hash = digest(values)
+        group = existing.get(entry["key"])
+        outcome = _decide(group, file_hash, synonym_db_values)
+        if outcome in ("created", "updated"):
+            group = group or SynonymGroup(key=entry["key"])
+            _apply(group, values)
+            group.source_hash = file_hash
+            if outcome == "created":
+                new.append(group)
+            else:
+                group.save()
+        report.add(outcome, entry["key"])
+    SynonymGroup.objects.bulk_create(new)
+    return report

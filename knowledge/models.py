@@ -21,7 +21,7 @@ from diagnosis.core.scrubbed_fields import (
     ScrubbedJSONField,
     ScrubbedTextField,
 )
-from knowledge.bilingual import BilingualMixin, lines
+from knowledge.bilingual import BilingualMixin, clean_phrases, lines
 
 
 class Category(BilingualMixin, models.Model):
@@ -460,3 +460,47 @@ class WizardPathDay(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.path} → {self.outcome}: {self.not_solved}/{self.reached}"
+
+
+# --- search synonyms (knowledge/search/synonyms.py) ---------------------------------------------
+class SynonymGroupQuerySet(models.QuerySet):
+    def groups(self) -> list[list[str]]:
+        """Every group's phrases, for the search (one query)."""
+        return [
+            lines(text) for text in self.order_by("lang", "key").values_list("phrases", flat=True)
+        ]
+
+
+class SynonymGroup(models.Model):
+    """Phrases that mean the same to a merchant: a query with one of them also searches the
+    others (with a lower weight). Loaded from knowledge/content/synonyms.json, edited here."""
+
+    class Lang(models.TextChoices):
+        ZH = "zh", _("中文")
+        EN = "en", _("英文")
+
+    key = models.SlugField(_("键"), max_length=40, unique=True)
+    lang = models.CharField(_("语言"), max_length=2, choices=Lang.choices, default=Lang.ZH)
+    phrases = ScrubbedTextField(
+        _("同义说法（每行一个）"),
+        help_text=_("查询里出现其中任何一个说法时，其余说法也会以较低权重一起搜索。"),
+    )
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = SynonymGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lang", "key"]
+        verbose_name = _("同义词组")
+        verbose_name_plural = _("同义词组")
+
+    def __str__(self):
+        return f"{self.key} · {' / '.join(lines(self.phrases)[:3])}"
+
+    def clean(self):
+        super().clean()
+        phrases = clean_phrases(self.phrases or "")
+        if len(phrases) < 2:
+            raise ValidationError({"phrases": _("一个同义词组至少要有两个说法。")})
+        self.phrases = "\n".join(phrases)

@@ -92,14 +92,15 @@ def announcements_changed(sender=None, **kwargs):
 
 
 def connect():
-    from knowledge.models import Announcement, Article, Category, ResponseCode
+    from knowledge.models import Announcement, Article, Category, ResponseCode, SynonymGroup
 
     for model in (Article, ResponseCode):
         pre_save.connect(analyse_before_save, sender=model, dispatch_uid=f"analyse-{model}")
         post_save.connect(
             analyse_after_partial_save, sender=model, dispatch_uid=f"analyse-partial-{model}"
         )
-    for model in (Article, ResponseCode, Category):
+    # Synonyms are applied to queries, per content version: an edit is a new version too.
+    for model in (Article, ResponseCode, Category, SynonymGroup):
         post_save.connect(content_changed, sender=model, dispatch_uid=f"search-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"search-del-{model}")
     for through in (Article.codes.through, Article.related.through):

@@ -22,6 +22,7 @@ ROLE_MODEL_PERMISSIONS = {
             "articlerevision",
             "articlevote",
             "searchqueryday",  # the content-gap page
+            "synonymgroup",
         ],
         # Wizard: the draft rows, publishing (add_wizardversion) and run statistics.
         "diagnosis": [

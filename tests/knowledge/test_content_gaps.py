@@ -191,6 +191,10 @@ def test_gap_page_shows_each_section_with_prefilled_links(editor_client, tmp_pat
     assert "没找到 0" in page and "found 0" not in page  # opened searches are no gap
     assert "/admin/knowledge/article/add/?title_zh=%E6%B2%A1%E6%89%BE%E5%88%B0+0" in page
     assert "/admin/knowledge/responsecode/add/?code=Q0" in page
+    assert (
+        "/admin/knowledge/synonymgroup/add/?phrases=%E6%B2%A1%E6%89%BE%E5%88%B0+0&amp;lang=zh"
+        in page
+    )
     assert "没说清楚" in page and f"/admin/knowledge/article/{article.pk}/change/" in page
     # Highest "not solved" share first: o-card (100%) before o-funds (75%).
     assert page.index("no-code.only-this.expired") < page.index("no-code.only-this.balance0")

@@ -422,9 +422,11 @@ def admin_world(world, database_tasks):
 
     ArticleVote.objects.create(article=world.article, voter_key="k" * 10, helpful=True)
     ArticleRevision.objects.create(article=world.article, author=world.editor, data={})
-    from knowledge.models import SearchQueryDay
+    from knowledge.models import SearchQueryDay, SynonymGroup
 
     SearchQueryDay.objects.create(day=timezone.localdate(), lang="zh", query="没找到", searches=1)
+    if not SynonymGroup.objects.exists():
+        SynonymGroup.objects.create(key="zh-test", lang="zh", phrases="没钱\n余额不足")
     from diagnosis.models import WizardRun, WizardVersion
 
     WizardRun.objects.create(version=WizardVersion.objects.first(), path="q1", outcome="o")
