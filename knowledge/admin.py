@@ -65,6 +65,40 @@ class EditorOnlyMixin:
         )
 
 
+REVIEW_FIELDSET = (
+    _("复核"),
+    {"fields": (("owner", "review_by"), "last_verified")},
+)
+
+
+class ReviewAdminMixin:
+    """Owner, "review by" date and the last check on the form; "mark as verified" as an action
+    (knowledge/review.py)."""
+
+    @admin.display(description=_("最近核实"))
+    def last_verified(self, obj):
+        if obj is None or obj.verified_at is None:
+            return gettext("还没有核实过")
+        who = obj.verified_by.get_username() if obj.verified_by else "—"
+        return f"{timezone.localtime(obj.verified_at):%Y-%m-%d %H:%M} · {who}"
+
+    @admin.display(description=_("复核期限"), ordering="review_by")
+    def review_due(self, obj):
+        if obj.review_by is None:
+            return "—"
+        if obj.review_overdue:
+            return format_html('<strong class="overdue">{} ⚠</strong>', obj.review_by)
+        return obj.review_by
+
+    @admin.action(description=_("标记为已核实（今天检查过）"), permissions=["change"])
+    def mark_verified(self, request, queryset):
+        from knowledge import review
+
+        for obj in queryset.select_related("category"):
+            review.content_verify(obj=obj, user=request.user)
+        self.message_user(request, gettext("已标记为核实。"), messages.SUCCESS)
+
+
 def preview_links(url_name, *args):
     links = []
     for code, label in (("zh-hans", "中文"), ("en", "English")):
@@ -118,12 +152,22 @@ class CategoryAdmin(EditorOnlyMixin, admin.ModelAdmin):
 
 # --- response codes --------------------------------------------------------------------------
 @admin.register(ResponseCode)
-class ResponseCodeAdmin(EditorOnlyMixin, admin.ModelAdmin):
-    list_display = ("code", "meaning_zh", "meaning_en", "category", "who_acts", "retry", "lookups")
+class ResponseCodeAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "meaning_zh",
+        "meaning_en",
+        "category",
+        "who_acts",
+        "retry",
+        "lookups",
+        "review_due",
+    )
+    actions = ("mark_verified",)
     list_filter = ("category", "who_acts", "retry", "vague")
     list_select_related = ("category",)
     search_fields = ("code", "meaning_zh", "meaning_en", "keywords_zh", "keywords_en")
-    readonly_fields = ("lookups", "updated_at", "preview", "linked_articles")
+    readonly_fields = ("lookups", "updated_at", "preview", "linked_articles", "last_verified")
     ordering = ("code",)
     fieldsets = (
         (
@@ -164,6 +208,7 @@ class ResponseCodeAdmin(EditorOnlyMixin, admin.ModelAdmin):
                 )
             },
         ),
+        REVIEW_FIELDSET,
     )
 
     @admin.display(description=_("预览"))
@@ -207,7 +252,7 @@ class ArticleVoteInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
+class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
     list_display = (
         "title_zh",
         "slug",
@@ -216,6 +261,7 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
         "code_list",
         "helpful",
         "updated_at",
+        "review_due",
         "preview",
     )
     list_filter = ("status", "category", "updated_at")
@@ -229,8 +275,15 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
         "codes__code",
     )
     autocomplete_fields = ("codes", "related")
-    readonly_fields = ("preview", "helpful", "created_at", "updated_at", "recent_revisions")
-    actions = ("publish", "unpublish")
+    readonly_fields = (
+        "preview",
+        "helpful",
+        "created_at",
+        "updated_at",
+        "recent_revisions",
+        "last_verified",
+    )
+    actions = ("publish", "unpublish", "mark_verified")
     inlines = [ArticleVoteInline]
     save_on_top = True
     fieldsets = (
@@ -281,6 +334,7 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
             _("反馈与修订"),
             {"fields": ("helpful", ("created_at", "updated_at"), "recent_revisions")},
         ),
+        REVIEW_FIELDSET,
     )
 
     def get_queryset(self, request):
@@ -370,8 +424,49 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.restore_view),
                 name="knowledge_article_revision_restore",
             ),
+            path(
+                "review-queue/",
+                self.admin_site.admin_view(self.review_queue_view),
+                name="knowledge_review_queue",
+            ),
         ]
         return own + super().get_urls()
+
+    def review_queue_view(self, request):
+        """Articles and codes due for review, soonest first (overdue flagged); "verified" per
+        row (POST). ?mine=1 shows only the signed-in editor's own."""
+        from knowledge import review
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            model = {"article": Article, "code": ResponseCode}.get(request.POST.get("kind"))
+            obj = None
+            if model is not None and str(request.POST.get("pk", "")).isdigit():
+                obj = model.objects.select_related("category").filter(pk=request.POST["pk"]).first()
+            if obj is None:
+                raise Http404
+            review.content_verify(obj=obj, user=request.user)
+            self.message_user(
+                request, gettext("已标记为核实：%(item)s") % {"item": str(obj)}, messages.SUCCESS
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        mine = request.GET.get("mine") == "1"
+        rows = review.review_queue(owner=request.user if mine else None)
+        for row in rows:
+            name = "article" if row["kind"] == "article" else "responsecode"
+            row["change_url"] = reverse(f"admin:knowledge_{name}_change", args=[row["obj"].pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("复核队列"),
+            "rows": rows,
+            "mine": mine,
+            "days": review.QUEUE_DAYS,
+        }
+        return TemplateResponse(request, "admin/knowledge/review_queue.html", context)
 
     def _article_or_404(self, request, object_id):
         article = self.get_object(request, object_id)

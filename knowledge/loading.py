@@ -330,6 +330,9 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
                 articles=Article.objects.filter(Q(slug__in=new_slugs) | in_renamed),
             )
         reports["synonyms"] = load_synonyms(directory / "synonyms.json")
+        from knowledge import review
+
+        review.fill_missing_review_dates()  # bulk-inserted rows get their "review by" date
     return reports
 
 
@@ -357,11 +360,19 @@ def load_synonyms(path: Path) -> "LoadReport":
         values = synonym_values(entry)
         file_hash = digest(values)
         group = existing.get(entry["key"])
-        outcome = _decide(group, file_hash, synonym_db_values)
+        stored = bytes(group.source_hash or b"").decode() if group is not None else ""
+        outcome = content_merge.row_action(
+            exists=group is not None,
+            file_hash=file_hash,
+            stored_hash=stored,
+            current_hash=lambda group=group: digest(synonym_db_values(group)),
+        )
+        if outcome == content_merge.UNCHANGED and stored != file_hash:
+            SynonymGroup.objects.filter(pk=group.pk).update(source_hash=file_hash.encode())
         if outcome in ("created", "updated"):
             group = group or SynonymGroup(key=entry["key"])
             _apply(group, values)
-            group.source_hash = file_hash
+            group.source_hash = file_hash.encode()
             if outcome == "created":
                 new.append(group)
             else:

@@ -11,6 +11,7 @@ with rules through knowledge/services.py.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import models
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -56,12 +57,44 @@ class Category(BilingualMixin, models.Model):
         return self.tr("description")
 
 
+class Reviewed(models.Model):
+    """Review on a schedule: an owner, a "review by" date (set from the category's interval when
+    first published, knowledge/review.py), and who verified the content last and when."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("负责人"),
+    )
+    review_by = models.DateField(_("复核期限"), null=True, blank=True, db_index=True)
+    verified_at = models.DateTimeField(_("最近核实时间"), null=True, blank=True, editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("核实人"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def review_overdue(self) -> bool:
+        return self.review_by is not None and self.review_by < timezone.localdate()
+
+
 class ResponseCodeQuerySet(models.QuerySet):
     def most_looked_up(self, limit=12):
         return self.filter(category__is_decline=True).order_by("-lookups", "code")[:limit]
 
 
-class ResponseCode(BilingualMixin, models.Model):
+class ResponseCode(BilingualMixin, Reviewed):
     class WhoActs(models.TextChoices):
         CARDHOLDER = "cardholder", _("持卡人")
         MERCHANT = "merchant", _("商户")
@@ -144,7 +177,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Article.Status.PUBLISHED)
 
 
-class Article(BilingualMixin, models.Model):
+class Article(BilingualMixin, Reviewed):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         PUBLISHED = "published", _("已发布")
@@ -479,13 +512,14 @@ class SynonymGroup(models.Model):
         ZH = "zh", _("中文")
         EN = "en", _("英文")
 
-    key = models.SlugField(_("键"), max_length=40, unique=True)
+    key = ScrubbedCharField(_("键"), max_length=40, unique=True, validators=[validate_slug])
     lang = models.CharField(_("语言"), max_length=2, choices=Lang.choices, default=Lang.ZH)
     phrases = ScrubbedTextField(
         _("同义说法（每行一个）"),
         help_text=_("查询里出现其中任何一个说法时，其余说法也会以较低权重一起搜索。"),
     )
-    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The SHA-256 hex digest of the content last loaded (config/content_merge.py), as bytes.
+    source_hash = models.BinaryField(max_length=64, default=b"", editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = SynonymGroupQuerySet.as_manager()

@@ -91,11 +91,21 @@ def announcements_changed(sender=None, **kwargs):
     cache.delete(ANNOUNCEMENTS_KEY)
 
 
+def first_review_date(sender, instance, raw=False, **kwargs):
+    """A published article or a code saved without a "review by" date gets one
+    (knowledge.review)."""
+    if not raw:
+        from knowledge import review
+
+        review.set_first_review_date(instance)
+
+
 def connect():
     from knowledge.models import Announcement, Article, Category, ResponseCode, SynonymGroup
 
     for model in (Article, ResponseCode):
         pre_save.connect(analyse_before_save, sender=model, dispatch_uid=f"analyse-{model}")
+        pre_save.connect(first_review_date, sender=model, dispatch_uid=f"review-{model}")
         post_save.connect(
             analyse_after_partial_save, sender=model, dispatch_uid=f"analyse-partial-{model}"
         )
