@@ -183,8 +183,13 @@ def prepare_clients():
     )
     if created:
         agent.groups.add(Group.objects.get(name="Support agents"))
+    editor, created = User.objects.get_or_create(
+        username="bench-editor", defaults={"email": "be@example.com", "is_staff": True}
+    )
+    if created:
+        editor.groups.add(Group.objects.get(name="Knowledge editors"))
     cookies = {}
-    for name, user in (("merchant", merchant_user), ("agent", agent)):
+    for name, user in (("merchant", merchant_user), ("agent", agent), ("editor", editor)):
         client = Client()
         client.force_login(user)
         cookies[name] = client.cookies["sessionid"].value
@@ -203,7 +208,17 @@ def prepare_clients():
         "queries": queries,
         "tid": merchant.terminals.first().tid,
         "wizard_steps": wizard_steps(),
+        "gap_year": gap_year_query(),
     }
+
+
+def gap_year_query() -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return f"start={today - timedelta(days=364):%Y-%m-%d}&end={today:%Y-%m-%d}"
 
 
 def pages(ctx):
@@ -211,6 +226,7 @@ def pages(ctx):
 
     merchant = {"Cookie": f"sessionid={ctx['cookies']['merchant']}"}
     agent = {"Cookie": f"sessionid={ctx['cookies']['agent']}"}
+    editor = {"Cookie": f"sessionid={ctx['cookies']['editor']}"}
     body = json.dumps(
         {
             "terminal_id": ctx["tid"],
@@ -241,6 +257,10 @@ def pages(ctx):
             None,
         ),
         ("create_ticket", ["/api/v1/tickets"], {"Authorization": f"Bearer {ctx['token']}"}, body),
+        # The content-gap page (issue 19): the default 30 days, and a whole year of searches
+        # with every wizard run, from the per-day tables.
+        ("gap_page", ["/admin/knowledge/searchqueryday/"], editor, None),
+        ("gap_page_year", [f"/admin/knowledge/searchqueryday/?{ctx['gap_year']}"], editor, None),
     ]
 
 
