@@ -189,10 +189,16 @@ def prepare_clients():
     if created:
         editor.groups.add(Group.objects.get(name="Knowledge editors"))
     cookies = {}
-    for name, user in (("merchant", merchant_user), ("agent", agent), ("editor", editor)):
+    for name, user in (("merchant", merchant_user), ("agent", agent)):
         client = Client()
         client.force_login(user)
         cookies[name] = client.cookies["sessionid"].value
+    # The admin wants a second factor: the editor passes it as the tests do.
+    from tests import factories
+
+    client = Client()
+    factories.sign_in(client, editor)
+    cookies["editor"] = client.cookies["sessionid"].value
     out = StringIO()
     call_command("create_api_token", "bench-merchant", stdout=out)
     token = out.getvalue().strip().split()[-1]
