@@ -21,6 +21,7 @@ from diagnosis.core import permissions
 from diagnosis.core.admin import ReadOnlyAdminMixin
 from diagnosis.core.cards import scrub_text
 from knowledge import services
+from knowledge.diffing import side_by_side
 from knowledge.loading import article_snapshot
 from knowledge.models import (
     Announcement,
@@ -486,7 +487,11 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
                 {
                     "revision": revision,
                     "changes": [
-                        {**change, "label": field_label(change["field"])}
+                        {
+                            **change,
+                            "label": field_label(change["field"]),
+                            "sides": side_by_side(change["before"], change["after"]),
+                        }
                         for change in services.revision_changes(revision, previous)
                     ],
                     "is_current": position == 0,
