@@ -76,8 +76,9 @@ def search(request):
     outcome = selectors.article_search(
         query=query, lang=get_language(), limit=LIVE_RESULTS if live else SEARCH_MAX_RESULTS
     )
-    if query and request.GET.get("page") in (None, "", "1"):
-        # One count per search typed (the live results too), not per page of its results.
+    if query and not live and request.GET.get("page") in (None, "", "1"):
+        # One count per search submitted, not per page of its results; live results (htmx, as
+        # the merchant types) are not counted, or every half-typed prefix would be a "gap".
         gaps.search_record(query=query, lang=get_language(), results=len(outcome.results))
     page = Paginator(outcome.results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {

@@ -45,11 +45,13 @@ def test_a_search_is_counted_with_its_result_count(client, content):
     client.get("/search/", {"q": NOTHING})
     client.get("/en/search/", {"q": "insufficient funds"})
     client.get("/en/search/", {"q": "insufficient funds", "page": "2"})  # same search, page 2
+    client.get("/search/", {"q": "zzq"}, HTTP_HX_REQUEST="true")  # live results while typing
     found = searches()
     assert found[("zh", NOTHING)] == (2, 2, 0, 0)
     total, empty, opened, results = found[("en", "insufficient funds")]
     assert (total, empty, opened) == (1, 0, 0) and results > 0
     assert SearchQueryDay.objects.get(query=NOTHING).day == timezone.localdate()
+    assert ("zh", "zzq") not in found
 
 
 def test_opening_a_result_is_counted_and_lands_on_the_result(client, content):
