@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cksum requirements/lock.txt | cut -d' ' -f1)
 
-.PHONY: install run test browser screenshots lint format messages bench mutate clean
+.PHONY: install run test browser redis-server screenshots lint format messages bench soak mutate clean
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-1} SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py run_all 127.0.0.1:$(PORT)
 
-test: install browser
+test: install browser redis-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The browser tests (tests/e2e/) need Debian's Chromium, and screenshots a CJK font: installed
@@ -29,6 +29,11 @@ test: install browser
 # Playwright never downloads a browser.
 browser: install
 	@bash .ci/ensure-system-packages chromium cjk-font
+
+# The Redis fault test (tests/foundation/test_redis_faults.py) and `make soak` start a real
+# redis-server of their own: Debian's package, installed the same way when missing.
+redis-server:
+	@bash .ci/ensure-system-packages redis
 
 # PNGs of the main screens at phone and desktop size into docs/screenshots/ (shown in the
 # README); makes sure a CJK font is installed first, or Chinese would render as boxes.
@@ -48,6 +53,13 @@ format: install
 # measure every page with wrk; writes bench/results.json and appends to bench/RESULTS.md.
 bench: install
 	$(PY) bench/run.py
+
+# The production stack under a mixed load with faults on a schedule (kill -9 a worker, Redis
+# paused and unreachable, PostgreSQL restarted, a connection burst), on a PostgreSQL cluster and
+# a redis-server of its own; ~8 minutes at full scale. Appends to bench/RESULTS.md. Scale with
+# SOAK_TICKETS, SOAK_ARTICLES, SOAK_PHASE_SECONDS, SOAK_CLIENTS… (bench/soak.py).
+soak: install redis-server
+	$(PY) bench/soak.py
 
 # Mutation testing of the core-rule modules (cosmic-ray; slow, not part of `make test`): prints
 # killed/survived/equivalent per module and writes bench/MUTATION.md. MUTATE_ONLY=cards,sla

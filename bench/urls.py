@@ -1,6 +1,7 @@
 from django.http import HttpResponse
 from django.urls import path
 
+from config.urls import handler500  # noqa: F401 - a dead database answers 503 here too
 from config.urls import urlpatterns as project_urlpatterns
 
 

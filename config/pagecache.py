@@ -17,6 +17,9 @@ set, local memory otherwise) and served without running the view again. What kee
 
 Entries also expire after PAGE_CACHE_SECONDS, which bounds how stale the counters shown on a
 page (popular codes, vote counts) can get.
+
+When Redis does not answer (config/cache_backends.py: breaker open, or a read of the versions
+failed), the page is rendered by the view and not stored: slower, never stale, never an error.
 """
 
 import hashlib
@@ -35,7 +38,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.translation import get_language
 
-from config import versions
+from config import cache_backends, versions
 
 PAGES_KEY = "pages:version"
 PLACEHOLDER = "__declinedesk_csrf_token__"
@@ -199,7 +202,12 @@ def public_page(view=None, *, skip_cookies=(), on_hit=None):
         def wrapper(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD") or not _anonymous(request, skip_cookies):
                 return view_func(request, *args, **kwargs)
-            key = _key(request)
+            if cache_backends.degraded():
+                return view_func(request, *args, **kwargs)  # Redis is skipped: render it
+            with cache_backends.watch() as seen:
+                key = _key(request)
+            if seen.failed:  # the versions could not be read: a key made of them is no key
+                return view_func(request, *args, **kwargs)
             entry = _entry(key)
             if entry is not None:
                 if on_hit is not None:

@@ -27,6 +27,8 @@ from django.core.cache import cache
 from django.utils.module_loading import import_string
 from django_tasks import task
 
+from config import cache_backends
+
 logger = logging.getLogger(__name__)
 
 
@@ -57,9 +59,14 @@ def maintain_task_queue() -> dict:
 
 
 def enqueue(job: Job, *, slot: int | None = None) -> bool:
-    """Enqueue the job's task unless another scheduler took this slot; True when enqueued."""
-    if slot is not None and not cache.add(f"scheduler:{job.name}:{slot}", 1, int(job.every) + 60):
-        return False
+    """Enqueue the job's task unless another scheduler took this slot; True when enqueued.
+    While the cache does not answer, the job is enqueued (the jobs are idempotent: a second
+    scheduler would at worst run a tick twice; skipping every tick of an outage is worse)."""
+    if slot is not None:
+        with cache_backends.watch() as seen:
+            taken = not cache.add(f"scheduler:{job.name}:{slot}", 1, int(job.every) + 60)
+        if taken and not seen.failed:
+            return False
     import_string(job.task_path).enqueue()
     return True
 

@@ -10,12 +10,23 @@ import uuid
 from django.core.cache import cache
 from django.db import transaction
 
+from config import cache_backends
+
+UNKNOWN = "unknown"  # no token read yet and the cache does not answer
+_last_seen = {}  # key -> the token this process read last
+
 
 def current(key: str) -> str:
-    token = cache.get(key)
-    if token is None:
-        cache.add(key, uuid.uuid4().hex, None)
-        token = cache.get(key) or "unknown"
+    """The token; while the cache does not answer, the last one this process saw (its copies
+    stay in use: the search index is not rebuilt for an outage; the page cache is bypassed)."""
+    with cache_backends.watch() as seen:
+        token = cache.get(key)
+        if token is None:
+            cache.add(key, uuid.uuid4().hex, None)
+            token = cache.get(key)
+    if token is None or seen.failed:
+        return _last_seen.get(key) or token or UNKNOWN
+    _last_seen[key] = token
     return token
 
 

@@ -1,5 +1,5 @@
-"""Site-wide views outside the two apps: /healthz (200 while the database answers, 503
-otherwise) and the language switch (keeps the current page, in the other language).
+"""Site-wide views outside the two apps: /healthz (200 "ok" or "degraded" while the database
+answers, 503 otherwise) and the language switch (keeps the current page, in the other language).
 """
 
 import uuid
@@ -20,20 +20,35 @@ from django.views.decorators.http import require_GET
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database answers a query, 503 otherwise (load balancers, uptime checks).
+    """Whether this process can serve, for load balancers and uptime checks:
 
-    `?deep=1` (staff or METRICS_ALLOWED_NETWORKS only, config/metrics.py) also checks that the
-    cache answers and that the task queue is draining (no ready task waiting longer than
+    - 200 `{"status": "ok", "database": "up", "cache": "up" | "local"}`;
+    - 200 `{"status": "degraded", …, "cache": "down"}`: Redis does not answer, pages are served
+      without it (slower); a load balancer keeps sending traffic, an alert can fire;
+    - 503 `{"status": "unavailable", "database": "down", …}`: the database does not answer.
+
+    Cheap: one `SELECT 1`, and the cache state from the circuit breaker of
+    config/cache_backends.py (at most one PING bounded by REDIS_TIMEOUT when nothing recent
+    tells, none while Redis is being skipped).
+
+    `?deep=1` (staff or METRICS_ALLOWED_NETWORKS only, config/metrics.py) also writes and reads
+    the cache and checks that the task queue is draining (no ready task waiting longer than
     TASK_QUEUE_MAX_WAIT seconds); 503 when either is not.
     """
+    from config.cache_backends import cache_state
+
+    cache_now = cache_state()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
+        return JsonResponse(
+            {"status": "unavailable", "database": "down", "cache": cache_now}, status=503
+        )
     if not request.GET.get("deep"):
-        return JsonResponse({"status": "ok", "database": "up"})
+        status = "degraded" if cache_now == "down" else "ok"
+        return JsonResponse({"status": status, "database": "up", "cache": cache_now})
     from config import metrics
 
     if not metrics.allowed(request):

@@ -7,6 +7,7 @@ app_name = "diagnosis"
 urlpatterns = [
     path("diagnose/", include("diagnosis.wizard.urls")),
     path("tickets/", include("diagnosis.tickets.urls")),
+    path("status/", include("diagnosis.status.urls")),
     path("desk/escalations/", include("diagnosis.escalations.urls")),
     path("desk/", include("diagnosis.insight.urls")),
     path("desk/", include("diagnosis.desk.urls")),

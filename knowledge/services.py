@@ -3,18 +3,21 @@
 import atexit
 import contextlib
 import hashlib
+import logging
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 
 from diagnosis.core.cards import scrub_text
 from knowledge.loading import ARTICLE_FIELDS, LANG_KEYS, article_snapshot
 from knowledge.models import Article, ArticleRevision, ArticleVote, Category, ResponseCode
+
+logger = logging.getLogger(__name__)
 
 VOTE_RATE_LIMIT = 20  # votes per IP address an hour, unless VOTE_RATE says otherwise
 
@@ -73,7 +76,8 @@ def article_revision_restore(*, revision, author) -> ArticleRevision:
 # Look-ups are counted in the process and written in batches: one UPDATE per code every
 # KNOWLEDGE_LOOKUP_BATCH look-ups or LOOKUP_FLUSH_SECONDS, instead of a write on every page
 # view (the code page is served from the page cache). A process that dies loses at most one
-# batch of counts; popularity does not need more precision than that.
+# batch of counts; popularity does not need more precision than that. A flush the database
+# refuses keeps its counts for the next one.
 LOOKUP_FLUSH_SECONDS = 30
 _lookups = Counter()
 _lookups_lock = threading.Lock()
@@ -94,14 +98,25 @@ def code_record_lookup(*, code) -> None:
 
 
 def lookups_flush() -> int:
-    """Write the counted look-ups (UPDATE without save(): no signals, updated_at untouched)."""
+    """Write the counted look-ups (UPDATE without save(): no signals, updated_at untouched);
+    the number of codes written. Counts the database refused stay in the batch (next flush)."""
     with _lookups_lock:
         pending = dict(_lookups)
         _lookups.clear()
         _lookups_flushed[0] = time.monotonic()
-    for key, count in sorted(pending.items()):
-        ResponseCode.objects.filter(code=key).update(lookups=F("lookups") + count)
-    return len(pending)
+    written = 0
+    try:
+        for key, count in sorted(pending.items()):
+            ResponseCode.objects.filter(code=key).update(lookups=F("lookups") + count)
+            del pending[key]
+            written += 1
+    except DatabaseError:
+        # The database blinked: keep the counts not written (merged with any counted meanwhile)
+        # for the next flush, and let the page that triggered this one be served.
+        with _lookups_lock:
+            _lookups.update(pending)
+        logger.warning("Look-up counts kept for the next flush: the database did not answer")
+    return written
 
 
 def _flush_at_exit():

@@ -140,6 +140,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 RATELIMIT_TABLE = "declinedesk_ratelimit"
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis is an accelerator, never a single point of failure (config/cache_backends.py, README
+# "Reliability"): short timeouts (seconds), and after REDIS_BREAKER_FAILURES failures in a row
+# Redis is skipped for REDIS_BREAKER_SECONDS, then probed again.
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.25"))
+REDIS_BREAKER_FAILURES = int(os.environ.get("REDIS_BREAKER_FAILURES", "3"))
+REDIS_BREAKER_SECONDS = float(os.environ.get("REDIS_BREAKER_SECONDS", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -147,10 +153,16 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "declinedesk",
         },
+        # While Redis does not answer, rate limits are counted in the database (fallback).
         "ratelimit": {
             "BACKEND": "config.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "declinedesk-rl",
+            "FALLBACK": "ratelimit-db",
+        },
+        "ratelimit-db": {
+            "BACKEND": "config.cache_backends.CounterCache",
+            "LOCATION": RATELIMIT_TABLE,
         },
     }
 else:
@@ -226,6 +238,21 @@ WORKING_HOURS_START = os.environ.get("WORKING_HOURS_START", "09:00")
 WORKING_HOURS_END = os.environ.get("WORKING_HOURS_END", "18:00")
 WORKING_DAYS = [int(day) for day in env_list("WORKING_DAYS", "1,2,3,4,5")]  # ISO: 1 = Monday
 SLA_HOLIDAYS = env_list("SLA_HOLIDAYS")  # YYYY-MM-DD,YYYY-MM-DD,…
+# Working hours per priority for first reply / next reply / resolution (diagnosis/tickets/
+# sla_clock.py): "priority=first/next/resolution,…"; missing priorities keep these defaults.
+SLA_TARGET_HOURS = {
+    "urgent": (1.0, 2.0, 8.0),
+    "high": (2.0, 4.0, 18.0),
+    "normal": (FIRST_RESPONSE_HOURS, 8.0, 36.0),
+    "low": (8.0, 16.0, 72.0),
+}
+for _item in env_list("SLA_TARGETS"):
+    _name, _, _hours = _item.partition("=")
+    try:
+        SLA_TARGET_HOURS[_name.strip()] = tuple(float(h) for h in _hours.split("/"))
+        assert len(SLA_TARGET_HOURS[_name.strip()]) == 3
+    except (ValueError, AssertionError):
+        raise ImproperlyConfigured(f"SLA_TARGETS: {_item!r} is not priority=h/h/h") from None
 # Ticket attachments: JPEG/PNG/PDF checked by content, at most this many bytes each.
 TICKET_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKET_ATTACHMENT_MAX_BYTES", "5242880"))  # 5 MB
 TICKET_ATTACHMENTS_PER_UPLOAD = 5
@@ -323,6 +350,9 @@ AUTO_CLOSE_DAYS = float(os.environ.get("AUTO_CLOSE_DAYS", "7"))
 AUTO_CLOSE_REMIND_DAYS = float(os.environ.get("AUTO_CLOSE_REMIND_DAYS", "2"))
 SLA_WARNING_MINUTES = int(os.environ.get("SLA_WARNING_MINUTES", "30"))
 INCIDENT_RESOLVE_MINUTES = int(os.environ.get("INCIDENT_RESOLVE_MINUTES", "120"))
+# A batch sent to a bank and unanswered after this many of the bank's working days is flagged
+# (escalation list, insight dashboard: diagnosis/escalations/turnaround.py).
+ESCALATION_OVERDUE_WORKING_DAYS = int(os.environ.get("ESCALATION_OVERDUE_WORKING_DAYS", "5"))
 DIGEST_TIME = os.environ.get("DIGEST_TIME", "08:30")  # in WORKING_HOURS_TIMEZONE, working days
 # /metrics and /healthz?deep=1 answer staff users and these networks only.
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")

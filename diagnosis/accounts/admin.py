@@ -10,7 +10,14 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diagnosis.accounts import two_factor
-from diagnosis.models import Bank, Merchant, Terminal, User
+from diagnosis.models import (
+    Bank,
+    BankOutcomeReply,
+    EscalationTemplate,
+    Merchant,
+    Terminal,
+    User,
+)
 
 
 @admin.register(User)
@@ -24,8 +31,35 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Bank)
 class BankAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "is_acquirer")
+    list_display = ("code", "name_zh", "name_en", "is_acquirer", "escalation_template")
+    list_select_related = ("escalation_template",)
     search_fields = ("code", "name_zh", "name_en")
+    fieldsets = (
+        (None, {"fields": ("code", "name_zh", "name_en", "is_acquirer")}),
+        (
+            _("升级到银行"),
+            {
+                "fields": (
+                    "escalation_email",
+                    "escalation_cc",
+                    "escalation_template",
+                    ("work_start", "work_end", "time_zone"),
+                    "agent_notes",
+                )
+            },
+        ),
+    )
+
+
+@admin.register(EscalationTemplate)
+class EscalationTemplateAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "file_format", "header_language", "amount_unit")
+    search_fields = ("code", "name")
+
+
+@admin.register(BankOutcomeReply)
+class BankOutcomeReplyAdmin(admin.ModelAdmin):
+    list_display = ("outcome", "body_zh")
 
 
 class TerminalInline(admin.TabularInline):

@@ -12,7 +12,8 @@
 - DatabaseUnavailableMiddleware: when the database cannot be reached, every page answers a
   bilingual 503 page (JSON for the API) instead of a 500; nothing half-done is kept because
   writes run in transactions. The next request simply tries again: no restart needed.
-- server_error (handler500): the same 503 for a database error raised outside a view.
+- server_error (handler500): the same 503 for a database error raised outside a view; any other
+  error under /api/ is a JSON 500.
 """
 
 import contextlib
@@ -127,13 +128,24 @@ class DatabaseUnavailableMiddleware:
 
 
 def server_error(request, template_name="500.html"):
-    """handler500: a database error raised outside a view (session save, middleware) is a 503."""
+    """handler500: a database error raised outside a view (session save, middleware) is a 503;
+    any other error under /api/ is a JSON 500 (never the HTML page)."""
     import sys
 
     from django.views.defaults import server_error as default_server_error
 
     if isinstance(sys.exc_info()[1], DB_ERRORS):
         return database_unavailable_response(request)
+    if request.path.startswith("/api/"):  # the API answers JSON, even for an error outside it
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "server_error",
+                    "message": "服务器出错了，请稍后再试。 / Server error, please try again later.",
+                }
+            },
+            status=500,
+        )
     return default_server_error(request, template_name)
 
 

@@ -80,6 +80,26 @@ def can_view_escalation(user, batch) -> bool:
     return can_manage_escalations(user)
 
 
+def can_save_desk_views(user) -> bool:
+    """Save queue filters as named views (private, or shared with every agent)."""
+    return can_use_desk(user)
+
+
+def can_delete_desk_view(user, view) -> bool:
+    """A saved view is deleted by its owner, or by a superuser (a shared view nobody wants)."""
+    return can_use_desk(user) and (view.owner_id == user.pk or user.is_superuser)
+
+
+def can_use_agent_api(user) -> bool:
+    """The agents' API (diagnosis/desk/api.py), with a staff token: agents only, never merchants."""
+    return user.is_active and can_use_desk(user) and not is_merchant_user(user)
+
+
+def can_manage_staff_api_tokens(user) -> bool:
+    """Agents create and revoke their own staff API tokens on their profile page."""
+    return can_use_agent_api(user)
+
+
 # --- Tickets -------------------------------------------------------------------------------------
 # Merchant users see only their own merchant's tickets (anything else is a 404, not a 403, so
 # ticket numbers of other merchants cannot be probed); agents see every ticket. Internal notes and
@@ -221,3 +241,53 @@ def can_view_insight(user) -> bool:
 
 def can_manage_incidents(user) -> bool:
     return can_use_desk(user)
+
+
+# --- Desk tools: macros, merge and link, satisfaction (desk tools helper) -----------------------
+# Agents use macros; admins and lead agents (agents given the macro model permissions in the
+# admin) manage them. Merging joins two tickets of the SAME merchant only. The merchant (a user
+# of the ticket's merchant) rates a resolved ticket once.
+
+
+def can_use_macros(user) -> bool:
+    return can_use_desk(user)
+
+
+def can_manage_macros(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (
+        is_agent(user) and user.is_staff and user.has_perm("diagnosis.change_macro")
+    )
+
+
+def can_link_tickets(user, ticket, other) -> bool:
+    return can_work_desk_ticket(user, ticket) and can_work_desk_ticket(user, other)
+
+
+def can_merge_tickets(user, kept, duplicate) -> bool:
+    """Same merchant, two different tickets, the duplicate not merged or closed already."""
+    from diagnosis.tickets import workflow
+
+    return (
+        can_link_tickets(user, kept, duplicate)
+        and kept.pk != duplicate.pk
+        and kept.merchant_id == duplicate.merchant_id
+        and duplicate.status in workflow.OPEN_STATUSES
+    )
+
+
+def can_rate_ticket(user, ticket) -> bool:
+    """A user of the ticket's merchant, once the ticket is resolved (or closed after it was)."""
+    from diagnosis.tickets import workflow
+
+    return (
+        is_merchant_user(user)
+        and user.merchant_id == ticket.merchant_id
+        and ticket.status in workflow.DONE_STATUSES
+        and ticket.resolved_at is not None
+    )
+
+
+def can_view_satisfaction(user) -> bool:
+    return can_view_insight(user)

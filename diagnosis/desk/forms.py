@@ -22,7 +22,13 @@ SORT_LABELS = {
     "transaction": _("交易时间（最近）"),
     "due": _("首次回复期限（最早）"),
     "priority": _("优先级（紧急在前）"),
+    "sla": _("SLA 期限（最早到期）"),
 }
+SLA_FILTER_CHOICES = [
+    ("", _("全部")),
+    ("breached", _("SLA 已违约")),
+    ("near", _("SLA 即将到期")),
+]
 SORT_CHOICES = [(name, SORT_LABELS[name]) for name in SORTS]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -85,6 +91,7 @@ class QueueFilterForm(CardSafeFormMixin, forms.Form):
     tid = forms.CharField(label=_("终端号（TID）"), required=False, max_length=8)
     assignee = forms.ChoiceField(label=_("处理人"), required=False)
     overdue = forms.BooleanField(label=_("只看已超时"), required=False)
+    sla = forms.ChoiceField(label=_("SLA"), choices=SLA_FILTER_CHOICES, required=False)
     date_from = forms.DateField(
         label=_("提交日期从"), required=False, widget=DATE_WIDGET, validators=[validate_filter_date]
     )
@@ -234,6 +241,10 @@ class AgentReplyForm(_AgentTextForm):
         _("商户会看到这条回复并收到邮件。不要索取完整卡号、密码、CVV 或有效期。"),
         rows=5,
     )
+    # Collision warning (diagnosis/desk/views.py): the last event the agent saw, and whether they
+    # confirmed sending although someone else replied meanwhile.
+    last_event = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    confirm_send = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AgentNoteForm(_AgentTextForm):

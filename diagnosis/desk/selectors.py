@@ -26,6 +26,7 @@ SORTS = {
     "oldest": (SortKey("created_at"), SortKey("id", integer=True)),
     "transaction": (SortKey("transaction_time", True), SortKey("id", True, integer=True)),
     "due": (SortKey("first_response_due", nullable=True), SortKey("id", integer=True)),
+    "sla": (SortKey("sla_due_at", nullable=True), SortKey("id", integer=True)),  # due soonest
     "priority": (
         SortKey("priority_rank", integer=True),
         SortKey("created_at", True),
@@ -88,6 +89,10 @@ def ticket_queue_queryset(*, user, filters: dict, now=None):
         qs = qs.filter(assignee_id=assignee)
     if filters.get("overdue"):
         qs = qs.filter(sla.overdue_q(now))
+    if filters.get("sla") == "breached":
+        qs = qs.filter(sla_due_at__lt=now)
+    elif filters.get("sla") == "near":
+        qs = qs.filter(sla_due_at__gte=now, sla_due_at__lte=due_soon_limit(now))
     if filters.get("date_from"):
         qs = qs.filter(created_at__gte=_local_day_start(filters["date_from"]))
     if filters.get("date_to"):
@@ -108,11 +113,14 @@ QUEUE_KEY_FIELDS = (
     "created_at",
     "transaction_time",
     "priority_rank",
+    "sla_due_at",
 )
 QUEUE_ROW_RELATIONS = ("merchant", "acquirer", "assignee", "category")
 
 
-def ticket_queue(*, user, filters: dict, after="", before="", per_page=PAGE_SIZE, now=None):
+def ticket_queue(
+    *, user, filters: dict, after="", before="", per_page=PAGE_SIZE, now=None, changed_since=None
+):
     """One page of the agents' queue, keys only (see QUEUE_KEY_FIELDS). Always exactly two
     queries (capped count + keys); `ticket_queue_rows` loads the rows the cache lacks."""
     now = now or timezone.now()
@@ -123,6 +131,8 @@ def ticket_queue(*, user, filters: dict, after="", before="", per_page=PAGE_SIZE
     for ticket in page.items:
         ticket.is_overdue = sla.is_overdue(ticket, now=now)
         ticket.due_soon = is_due_soon(ticket, now, soon)
+        ticket.sla_state = sla_state(ticket, now, soon)
+        ticket.changed = bool(changed_since and ticket.updated_at > changed_since)
     return page
 
 
@@ -133,7 +143,7 @@ def ticket_queue_rows(tickets) -> list:
     rows = []
     for light in tickets:
         full = by_pk[light.pk]
-        for flag in ("is_overdue", "due_soon", "faulty_terminal"):
+        for flag in ("is_overdue", "due_soon", "faulty_terminal", "sla_state", "changed"):
             setattr(full, flag, getattr(light, flag, False))
         rows.append(full)
     return rows
@@ -155,6 +165,17 @@ def is_due_soon(ticket, now=None, limit=None) -> bool:
         and now <= ticket.first_response_due <= limit
         and ticket.status not in workflow.DONE_STATUSES
     )
+
+
+def sla_state(ticket, now=None, limit=None) -> str:
+    """ "breached", "near" (within SLA_WARNING_MINUTES of working time) or "" for a queue row."""
+    due = ticket.sla_due_at
+    if due is None:
+        return ""
+    now = now or timezone.now()
+    if due < now:
+        return "breached"
+    return "near" if due <= (limit or due_soon_limit(now)) else ""
 
 
 def desk_tickets_by_numbers(*, numbers):
@@ -194,6 +215,18 @@ def desk_ticket_history(*, ticket):
         .select_related("author")
         .prefetch_related("attachments")
         .order_by("created_at", "pk")
+    )
+
+
+def desk_replies_since(*, ticket, after: int, exclude_author):
+    """Public replies written by someone else after event `after` (the collision warning)."""
+    return list(
+        TicketEvent.objects.filter(
+            ticket=ticket, kind=TicketEvent.Kind.REPLY, is_internal=False, pk__gt=after
+        )
+        .exclude(author=exclude_author)
+        .select_related("author")
+        .order_by("pk")[:10]
     )
 
 

@@ -13,16 +13,17 @@ from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config import pagecache
 from config.fragments import cached_rows
 from diagnosis.core import permissions
 from diagnosis.core.http import errors_text, safe_next
-from diagnosis.desk import selectors
+from diagnosis.desk import live, saved_views, selectors
 from diagnosis.desk.forms import (
     AgentNoteForm,
     AgentReplyForm,
@@ -32,10 +33,11 @@ from diagnosis.desk.forms import (
     QueueFilterForm,
     StatusForm,
 )
+from diagnosis.desk.tools import tools_context
 from diagnosis.insight import terminal_health
 from diagnosis.models import Ticket, TicketEvent
 from diagnosis.tickets import services as ticket_services
-from diagnosis.tickets import sla, workflow
+from diagnosis.tickets import sla, sla_clock, workflow
 
 desk_required = permissions.role_required(permissions.can_use_desk)
 escalations_required = permissions.role_required(permissions.can_manage_escalations)
@@ -52,9 +54,19 @@ def _queue_query(data: QueryDict) -> str:
 # --- queue ---------------------------------------------------------------------------------------
 
 
+def _queue_etag(request):
+    """Only the htmx requests (the 15-second poll, filter changes) are conditional."""
+    if not request.htmx:
+        return None
+    return live.queue_etag(
+        user_pk=request.user.pk, query=request.GET.urlencode(), language=get_language() or ""
+    )
+
+
 @require_GET
 @desk_required
 @vary_on_headers("HX-Request")
+@condition(etag_func=_queue_etag)
 def queue(request):
     scrubbed = QueueFilterForm.scrubbed_query(request.GET)
     if scrubbed is not None:
@@ -68,6 +80,7 @@ def queue(request):
         filters=filters,
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
+        changed_since=live.seen_at(request),
     )
     query = _queue_query(request.GET)
     faulty = terminal_health.flagged_for_tickets(page.items) if page.items else {}
@@ -79,7 +92,7 @@ def queue(request):
         name="ticket",
         key=lambda t: (
             f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.due_soon:d}"
-            f":{t.faulty_terminal:d}"
+            f":{t.faulty_terminal:d}:{t.sla_state}:{t.changed:d}"
         ),
         load=selectors.ticket_queue_rows,  # only the rows the cache does not have
     )
@@ -92,6 +105,12 @@ def queue(request):
             filters.get("assignee") == "none",
         ),
         ("overdue", _("已超时"), urlencode({"overdue": "on"}), bool(filters.get("overdue"))),
+        (
+            "sla",
+            _("SLA 已违约"),
+            urlencode({"sla": "breached", "sort": "sla"}),
+            filters.get("sla") == "breached",
+        ),
     ]
     context = {
         "form": form,
@@ -104,6 +123,8 @@ def queue(request):
         "shortcuts": shortcuts,
         "has_filters": bool(query),
         "now": timezone.now(),
+        "seen": int(timezone.now().timestamp()),
+        "saved_views": saved_views.views_for_nav(user=request.user),
         # The filter form renders a dozen widgets with their choices (≈ a third of the page's
         # time): kept as a fragment, keyed by everything it shows (filters, agents, content
         # version for banks and categories) and the language.
@@ -119,7 +140,10 @@ def queue(request):
     template = "diagnosis/desk_queue.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(request, template, context)
+    response = render(request, template, context)
+    if request.htmx:
+        patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 @require_POST
@@ -222,7 +246,14 @@ def _render_ticket(request, ticket, *, forms=None, status=200):
         "articles": selectors.desk_ticket_articles(ticket=ticket),
         "batch_items": selectors.desk_ticket_batches(ticket=ticket),
         "is_overdue": sla.is_overdue(ticket),
-        "reply_form": forms.get("reply") or AgentReplyForm(),
+        "reply_form": forms.get("reply")
+        or AgentReplyForm(initial={"last_event": events[-1].pk if events else 0}),
+        "sla_targets": sla_clock.ticket_sla(
+            created_at=ticket.created_at,
+            priority=ticket.priority,
+            facts=sla_clock.facts_from_events(events),
+        ),
+        "present": live.presence_beat(ticket_pk=ticket.pk, user=request.user),
         "note_form": forms.get("note") or AgentNoteForm(),
         "status_form": forms.get("status") or StatusForm(ticket=ticket),
         "assign_form": forms.get("assign")
@@ -231,6 +262,7 @@ def _render_ticket(request, ticket, *, forms=None, status=200):
         or PriorityForm(initial={"priority": ticket.priority}),
         "is_open": workflow.is_open(ticket.status),
         "now": timezone.now(),
+        **tools_context(request, ticket),  # macros, links, rating (diagnosis/desk/tools.py)
     }
     return render(request, "diagnosis/desk_ticket.html", context, status=status)
 
@@ -274,7 +306,32 @@ def ticket_reply(request, number):
         return _("回复已发送给商户。")
 
     ticket = _ticket_or_404(request, number)
-    return _ticket_action(request, ticket, "reply", AgentReplyForm(request.POST), apply)
+    form = AgentReplyForm(request.POST)
+    if form.is_valid() and not form.cleaned_data["confirm_send"]:
+        # Someone else replied since the page was opened: show it, keep the text, ask again.
+        newer = selectors.desk_replies_since(
+            ticket=ticket, after=form.cleaned_data["last_event"] or 0, exclude_author=request.user
+        )
+        if newer:
+            data = request.POST.copy()
+            data["confirm_send"] = "on"
+            form = AgentReplyForm(data)
+            form.is_valid()
+            form.add_error(
+                None,
+                _(
+                    "在你打开这张工单之后，%(names)s 已经回复了。请先看看新回复；确认仍要发送，"
+                    "请点“仍然发送”（附件需要重新选择）。"
+                )
+                % {
+                    "names": "、".join(
+                        sorted({e.author.get_username() if e.author else "—" for e in newer})
+                    )
+                },
+            )
+            form.newer_replies = newer
+            return _render_ticket(request, ticket, forms={"reply": form}, status=409)
+    return _ticket_action(request, ticket, "reply", form, apply)
 
 
 @require_POST

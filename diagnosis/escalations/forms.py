@@ -66,3 +66,20 @@ class BatchFilterForm(forms.Form):
             return {}
         self.is_valid()
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class BankReplyUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("银行答复文件"),
+        help_text=_(
+            "CSV（UTF-8 或 GBK）或 XLSX，每行一笔：工单号（或参考号、终端号、金额）、"
+            "银行受理号、处理结果。"
+        ),
+        error_messages={"required": _("请选择银行的答复文件。")},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 5 * 1024 * 1024:
+            raise forms.ValidationError(_("文件太大（最大 5 MB）。"))
+        return upload

@@ -24,8 +24,26 @@ def escalation_detail(*, number):
         "ticket", "ticket__merchant", "ticket__acquirer"
     ).order_by("pk")
     return (
-        EscalationBatch.objects.select_related("acquirer", "created_by")
+        EscalationBatch.objects.select_related(
+            "acquirer", "acquirer__escalation_template", "created_by"
+        )
         .prefetch_related(Prefetch("items", queryset=items))
         .filter(number=number)
         .first()
+    )
+
+
+def reply_candidates(*, bank, batch=None):
+    """Escalation items a bank's answer may be for: the batch's, or every sent or answered
+    batch of the bank (one query, tickets and their creators loaded)."""
+    qs = EscalationItem.objects.select_related(
+        "batch", "ticket", "ticket__created_by", "ticket__merchant"
+    ).order_by("pk")
+    if batch is not None:
+        return list(qs.filter(batch=batch))
+    return list(
+        qs.filter(
+            batch__acquirer=bank,
+            batch__status__in=[EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED],
+        )
     )

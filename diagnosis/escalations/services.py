@@ -9,12 +9,12 @@ import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from diagnosis.core import audit, permissions
 from diagnosis.core.cards import scrub_text
-from diagnosis.models import EscalationBatch, EscalationItem, Ticket, TicketEvent
+from diagnosis.models import BankOutcome, EscalationBatch, EscalationItem, Ticket, TicketEvent
 from diagnosis.tickets import workflow
 
 Batch = EscalationBatch.Status
@@ -243,3 +243,159 @@ def escalation_discard(*, batch, actor):
         raise ValidationError(_("只有草稿批次可以删除。"), code="batch_not_draft")
     audit.record(actor=actor, action="escalation.discard", obj=batch)
     batch.delete()
+
+
+@transaction.atomic
+def escalation_request_send(*, batch, actor, resend=False):
+    """Queue the mail of the batch file to the bank (diagnosis/escalations/mailing.py).
+
+    A first send is for a draft: the task moves the batch to "sent" once the mail went out. A
+    resend is explicit, for a batch already sent or answered, and is logged in the audit trail.
+    """
+    from config.tasks import enqueue_on_commit
+    from diagnosis.escalations.tasks import send_batch_to_bank
+    from diagnosis.models.tickets import SendState
+
+    _check_actor(actor)
+    batch = _lock(batch)
+    if resend and batch.status not in (Batch.SENT, Batch.ANSWERED):
+        raise ValidationError(_("只有已发送、未关闭的批次可以重新发送。"), code="not_sent")
+    if not resend and batch.status != Batch.DRAFT:
+        raise ValidationError(
+            _("批次已发送；如需再次发送邮件，请使用“重新发送”。"), code="not_draft"
+        )
+    if batch.send_state == SendState.QUEUED:
+        raise ValidationError(_("邮件正在发送，请稍后刷新页面。"), code="already_queued")
+    if not batch.acquirer.escalation_email:
+        raise ValidationError(
+            _("%(bank)s 没有升级联系邮箱，请管理员先在后台填写。")
+            % {"bank": _bank_name(batch.acquirer)},
+            code="no_contact",
+        )
+    if not batch.items.exists():
+        raise ValidationError(_("批次里没有工单，不能发送。"), code="empty")
+    batch.send_state = SendState.QUEUED
+    batch.send_error = ""
+    batch.save(update_fields=["send_state", "send_error"])
+    audit.record(
+        actor=actor,
+        action="escalation.resend_requested" if resend else "escalation.send_requested",
+        obj=batch,
+    )
+    enqueue_on_commit(send_batch_to_bank, batch.pk, actor.pk, resend)
+    return batch
+
+
+def _outcome_reply(item, bank, row) -> str:
+    """The merchant's public reply for the bank's answer, in the merchant's language, from the
+    editable template of the outcome (BankOutcomeReply)."""
+    from diagnosis.models import BankOutcomeReply
+
+    ticket = item.ticket
+    language = getattr(ticket.created_by, "language", "") or "zh-hans"
+    english = language.startswith("en")
+    template = BankOutcomeReply.objects.filter(outcome=row.outcome).first()
+    with translation.override("en" if english else "zh-hans"):
+        if template is not None:
+            body = template.body_en if english else template.body_zh
+        else:
+            body = _("%(bank)s 的答复：%(outcome)s。") % {
+                "bank": "{bank}",
+                "outcome": BankOutcome(row.outcome).label,
+            }
+        values = {
+            "{bank}": bank.name,
+            "{reference}": row.reference or "—",
+            "{ticket}": ticket.number,
+            "{comment}": row.comment,
+        }
+    for placeholder, value in values.items():
+        body = body.replace(placeholder, value)
+    return " ".join(body.split()) if "\n" not in body else body.strip()
+
+
+@transaction.atomic
+def escalation_replies_apply(*, actor, bank, rows, batch=None):
+    """Record the bank's answers of `rows` (replies.ReplyRow): all of them or none.
+
+    Rows are classified again here, under lock, against the data as it is now (a preview may be
+    stale); only "matched" rows are written: bank reference and outcome on the item, an internal
+    note, the public reply to the merchant (ticket_reply) and the status change
+    (ticket_change_status). A batch whose every ticket has an answer becomes "answered".
+    Returns the entries (replies.Entry) with their statuses.
+    """
+    from diagnosis.escalations import replies
+    from diagnosis.escalations.selectors import reply_candidates
+    from diagnosis.tickets.services import ticket_change_status, ticket_reply
+
+    _check_actor(actor)
+    if batch is not None:
+        batch = _lock(batch)
+        if batch.status not in (Batch.SENT, Batch.ANSWERED):
+            raise ValidationError(
+                _("只有已发送给银行的批次才能导入银行答复。"), code="batch_not_sent"
+            )
+    batch_ids = (
+        [batch.pk]
+        if batch is not None
+        else list(
+            EscalationBatch.objects.filter(
+                acquirer=bank, status__in=[Batch.SENT, Batch.ANSWERED]
+            ).values_list("pk", flat=True)
+        )
+    )
+    list(EscalationBatch.objects.select_for_update().filter(pk__in=batch_ids).order_by("pk"))
+    entries = replies.classify(rows, reply_candidates(bank=bank, batch=batch))
+    now = timezone.now()
+    touched = set()
+    for entry in entries:
+        if entry.status != replies.MATCHED:
+            continue
+        item, row = entry.item, entry.row
+        item.outcome = row.outcome
+        item.bank_reference = row.reference or item.bank_reference
+        item.answered_at = now
+        item.save(update_fields=["outcome", "bank_reference", "answered_at"])
+        touched.add(item.batch_id)
+        TicketEvent.objects.create(
+            ticket=item.ticket,
+            kind=TicketEvent.Kind.ESCALATED,
+            author=actor,
+            is_internal=True,
+            new_value=(row.reference or "")[:64],
+            body=_("银行答复（批次 %(batch)s，文件第 %(line)d 行）：%(outcome)s。%(comment)s")
+            % {
+                "batch": item.batch.number,
+                "line": row.line,
+                "outcome": BankOutcome(row.outcome).label,
+                "comment": row.comment,
+            },
+        )
+        ticket_reply(ticket=item.ticket, author=actor, body=_outcome_reply(item, bank, row))
+        target = replies.OUTCOME_STATUS[row.outcome]
+        if item.ticket.status != target:
+            ticket_change_status(ticket=item.ticket, actor=actor, status=target)
+    for batch_id in touched:
+        answered = not EscalationItem.objects.filter(batch_id=batch_id, outcome="").exists()
+        updated = (
+            EscalationBatch.objects.filter(pk=batch_id, status=Batch.SENT).update(
+                status=Batch.ANSWERED, answered_at=now
+            )
+            if answered
+            else 0
+        )
+        if updated:
+            audit.record(
+                actor=actor,
+                action="escalation.answered",
+                obj=EscalationBatch.objects.get(pk=batch_id),
+                by="reply_import",
+            )
+    counts = replies.summary(entries)
+    audit.record(
+        actor=actor,
+        action="escalation.replies_imported",
+        obj=batch if batch is not None else bank,
+        **{key: str(value) for key, value in counts.items()},
+    )
+    return entries

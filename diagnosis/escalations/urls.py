@@ -9,6 +9,13 @@ urlpatterns = [
     path("new/", views.escalation_new, name="escalation_new"),
     path("<str:number>/", views.escalation_detail, name="escalation_detail"),
     path("<str:number>/status/", views.escalation_status, name="escalation_status"),
+    path("<str:number>/send/", views.escalation_send, name="escalation_send"),
+    path("<str:number>/replies/", views.escalation_import, name="escalation_import"),
+    path(
+        "<str:number>/replies/confirm/",
+        views.escalation_import_confirm,
+        name="escalation_import_confirm",
+    ),
     path("<str:number>/discard/", views.escalation_discard, name="escalation_discard"),
     path(
         "<str:number>/items/<int:item_id>/reference/",

@@ -7,7 +7,8 @@ write with diagnosis.escalations.services; every access decision is in diagnosis
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from diagnosis.core import permissions
 from diagnosis.core.http import download, safe_next
 from diagnosis.desk import selectors as desk_selectors
-from diagnosis.escalations import selectors
+from diagnosis.escalations import replies, selectors, turnaround
 from diagnosis.escalations import services as escalation_services
 from diagnosis.escalations.exports import (
     escalation_csv,
@@ -31,11 +32,12 @@ from diagnosis.escalations.exports import (
 )
 from diagnosis.escalations.forms import (
     BankReferenceForm,
+    BankReplyUploadForm,
     BatchActionForm,
     BatchFilterForm,
     EscalationCreateForm,
 )
-from diagnosis.models import EscalationBatch, EscalationItem
+from diagnosis.models import EscalationBatch, EscalationItem, EscalationTemplate
 
 escalations_required = permissions.role_required(permissions.can_manage_escalations)
 
@@ -57,6 +59,9 @@ def escalation_list(request):
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
+    now = timezone.now()
+    for batch in page.items:
+        batch.overdue = turnaround.is_overdue(batch, now)
     query = urlencode([(k, v) for k in ("status", "acquirer") for v in request.GET.getlist(k) if v])
     context = {"form": form, "page": page, "batches": page.items, "query": query}
     template = "diagnosis/escalation_list.html"
@@ -123,16 +128,21 @@ def escalation_detail(request, number):
     return _render_batch(request, batch)
 
 
-def _render_batch(request, batch, *, status=200, reference_errors=None):
+def _render_batch(request, batch, *, status=200, reference_errors=None, upload_form=None,
+                  import_errors=()):  # fmt: skip
     items = list(batch.items.all())
     context = {
+        "upload_form": upload_form or BankReplyUploadForm(),
+        "import_errors": import_errors,
+        "can_import": batch.status
+        in (EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED),
         "batch": batch,
         "items": items,
         "next_statuses": escalation_services.escalation_batch_next_statuses(batch),
         "can_edit_references": batch.status
         in (EscalationBatch.Status.SENT, EscalationBatch.Status.ANSWERED),
         "reference_errors": reference_errors or {},
-        "columns": export_columns(),
+        "template": EscalationTemplate.for_bank(batch.acquirer),
     }
     return render(request, "diagnosis/escalation_detail.html", context, status=status)
 
@@ -166,6 +176,28 @@ def escalation_status(request, number):
             messages.success(request, str(message))
     else:
         messages.error(request, _("请选择一个操作。"))
+    return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+
+
+@require_POST
+@escalations_required
+def escalation_send(request, number):
+    """Send to bank (a draft) or resend (explicit, `resend=1`): the mail goes from a task."""
+    batch = _batch_or_404(request, number)
+    resend = request.POST.get("resend") == "1"
+    try:
+        escalation_services.escalation_request_send(batch=batch, actor=request.user, resend=resend)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+    else:
+        batch.refresh_from_db(fields=["status", "send_state", "send_error", "message_id"])
+        if batch.send_state == "failed":
+            messages.error(request, _("邮件没有发出：%(error)s") % {"error": batch.send_error})
+        elif batch.send_state == "queued":
+            messages.success(request, _("邮件已排队发送，发出后批次会改为“已发送”。"))
+        else:
+            messages.success(request, _("邮件已发给银行。"))
     return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
 
 
@@ -234,7 +266,13 @@ def escalation_discard(request, number):
 @escalations_required
 def escalation_export_csv(request, number):
     batch = _batch_or_404(request, number)
-    return download(escalation_csv(batch), "text/csv; charset=utf-8", export_filename(batch, "csv"))
+    template = EscalationTemplate.for_bank(batch.acquirer)
+    charset = "gbk" if template.csv_encoding == "gbk" else "utf-8"
+    return download(
+        escalation_csv(batch, template),
+        f"text/csv; charset={charset}",
+        export_filename(batch, "csv"),
+    )
 
 
 @require_GET
@@ -242,7 +280,7 @@ def escalation_export_csv(request, number):
 def escalation_export_xlsx(request, number):
     batch = _batch_or_404(request, number)
     return download(
-        escalation_xlsx(batch),
+        escalation_xlsx(batch, EscalationTemplate.for_bank(batch.acquirer)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         export_filename(batch, "xlsx"),
     )
@@ -261,3 +299,78 @@ def escalation_print(request, number):
     )
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+# --- the bank's answers ------------------------------------------------------------------------
+
+REPLIES_MAX_AGE = 3600  # a preview can be confirmed for an hour
+
+
+def _replies_salt(batch) -> str:
+    return f"escalation-replies:{batch.pk}"
+
+
+@require_POST
+@escalations_required
+def escalation_import(request, number):
+    """Upload the bank's reply file: a preview (nothing is written yet) with a confirm form."""
+    batch = _batch_or_404(request, number)
+    form = BankReplyUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_batch(request, batch, status=400, upload_form=form)
+    upload = form.cleaned_data["file"]
+    template = EscalationTemplate.for_bank(batch.acquirer)
+    parsed = replies.read_reply_file(upload.read(), upload.name, template)
+    if parsed.errors:
+        return _render_batch(request, batch, status=400, upload_form=form,
+                             import_errors=parsed.errors)  # fmt: skip
+    entries = replies.classify(parsed.rows, selectors.reply_candidates(bank=batch.acquirer,
+                                                                       batch=batch))  # fmt: skip
+    payload = signing.dumps(parsed.as_data(), salt=_replies_salt(batch), compress=True)
+    counts = replies.summary(entries)
+    labels = replies.status_labels()
+    response = render(
+        request,
+        "diagnosis/escalation_import.html",
+        {
+            "batch": batch,
+            "entries": entries,
+            "summary": [(key, labels[key], counts[key]) for key in replies.STATUS_ORDER],
+            "labels": labels,
+            "payload": payload,
+            "will_write": counts[replies.MATCHED],
+            "file_name": upload.name,
+        },
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@require_POST
+@escalations_required
+def escalation_import_confirm(request, number):
+    batch = _batch_or_404(request, number)
+    try:
+        data = signing.loads(
+            request.POST.get("payload", ""), salt=_replies_salt(batch), max_age=REPLIES_MAX_AGE
+        )
+        rows = replies.rows_from_data(data)
+    except (signing.BadSignature, TypeError, ValueError):
+        messages.error(request, _("预览已过期或无效，请重新上传银行答复文件。"))
+        return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))
+    try:
+        entries = escalation_services.escalation_replies_apply(
+            actor=request.user, bank=batch.acquirer, rows=rows, batch=batch
+        )
+    except (ValidationError, PermissionDenied) as error:
+        for line in getattr(error, "messages", [_("没有权限。")]):
+            messages.error(request, line)
+    else:
+        counts = replies.summary(entries)
+        messages.success(
+            request,
+            _("已写入 %(done)d 条银行答复；未匹配 %(unmatched)d，无法确定 %(ambiguous)d，"
+              "已答复 %(answered)d，冲突 %(conflict)d，状态不允许 %(blocked)d。")
+            % {"done": counts[replies.MATCHED], **counts},
+        )  # fmt: skip
+    return HttpResponseRedirect(reverse("diagnosis:escalation_detail", args=[batch.number]))

@@ -9,6 +9,8 @@ real one it is recent and then over: opened 25 minutes before the seed, and reso
 banner only while the merchant's answers still allow a bank-side cause.
 
 Idempotent: once the acquirer has any incident (open, or handled by an agent), nothing is added.
+With the demo history (diagnosis/demo/history.py, built first) the current China UMS incident is
+the history's, tied to its tickets, so this adds none; it still ends it once it is stale.
 """
 
 from datetime import timedelta

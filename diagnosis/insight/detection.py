@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from diagnosis.insight import notices
 from diagnosis.models import Incident, Ticket
 
 INCIDENT_CATEGORIES = ("issuer_system", "network")
@@ -72,6 +73,7 @@ def _open(acquirer_id, window_rows, now):
                 merchant_count=len({r[2] for r in window_rows}),
             )
             incident.tickets.add(*[r[0] for r in window_rows])
+            notices.enqueue(incident, notices.OPENED)
     except IntegrityError:
         # Another process opened one for this acquirer meanwhile: join it.
         incident = Incident.objects.active().filter(acquirer_id=acquirer_id).first()
@@ -173,6 +175,7 @@ def resolve_stale_incidents(*, now=None) -> list[Incident]:
                 obj=incident,
                 quiet_minutes=str(settings.INCIDENT_RESOLVE_MINUTES),
             )
+            notices.enqueue(incident, notices.RESOLVED)
         resolved.append(incident)
     if resolved:
         transaction.on_commit(alerts.forget, robust=True)

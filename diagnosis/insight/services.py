@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core import audit, permissions
-from diagnosis.insight import alerts
+from diagnosis.insight import alerts, notices
 from diagnosis.models import Incident, Ticket
 
 # Which status an incident may move to from each status.
@@ -45,6 +45,8 @@ def incident_set_status(*, incident, actor, status) -> Incident:
             {"status": _("这家收单行已经有一个进行中的事件，不能再重新打开这个。")}
         ) from None
     audit.record(actor=actor, action="incident.status", obj=incident, status=status)
+    if status == Incident.Status.RESOLVED:
+        notices.enqueue(incident, notices.RESOLVED)
     transaction.on_commit(alerts.forget, robust=True)
     return incident
 

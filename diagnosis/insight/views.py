@@ -5,6 +5,7 @@ diagnosis.core.permissions."""
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -27,6 +28,7 @@ from diagnosis.insight.forms import (
     InsightFilterForm,
 )
 from diagnosis.models import Incident, Ticket
+from diagnosis.tickets import satisfaction
 
 insight_required = permissions.role_required(permissions.can_view_insight)
 incidents_required = permissions.role_required(permissions.can_manage_incidents)
@@ -91,10 +93,18 @@ def dashboard(request):
         "data": data,
         "charts": _charts(data, query),
         "query": query,
+        # Satisfaction ratings per agent, category and bank (diagnosis/tickets/satisfaction.py).
+        "satisfaction": satisfaction.dashboard_figures(filters),
     }
     template = "diagnosis/insight_dashboard.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
+    else:
+        from diagnosis.escalations.turnaround import DAYS, bank_turnaround_cached
+
+        context["turnaround"] = bank_turnaround_cached()
+        context["turnaround_days"] = DAYS
+        context["overdue_days"] = settings.ESCALATION_OVERDUE_WORKING_DAYS
     return render(request, template, context)
 
 

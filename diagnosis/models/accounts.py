@@ -3,15 +3,47 @@
 (diagnosis/core/roles.py) and every decision about them is in diagnosis/core/permissions.py.
 """
 
+import datetime
+import re
+import zoneinfo
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.core.scrubbed_fields import ScrubbedCharField, ScrubbedEmailField
+from diagnosis.core.scrubbed_fields import (
+    ScrubbedCharField,
+    ScrubbedEmailField,
+    ScrubbedTextField,
+)
 from diagnosis.core.validators import mid_validator, tid_validator
+
+
+def email_addresses(text: str) -> list[str]:
+    """Addresses of a comma/semicolon/newline separated list (blanks dropped)."""
+    return [part.strip() for part in re.split(r"[,;，；\s]+", text or "") if part.strip()]
+
+
+def email_list_validator(text):
+    for address in email_addresses(text):
+        try:
+            validate_email(address)
+        except ValidationError as error:
+            raise ValidationError(
+                _("“%(address)s”不是有效的邮箱地址。"), params={"address": address}
+            ) from error
+
+
+def time_zone_validator(name):
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(_("未知时区：%(name)s"), params={"name": name}) from error
 
 
 class Bank(models.Model):
@@ -22,6 +54,30 @@ class Bank(models.Model):
     name_en = ScrubbedCharField(_("英文名称"), max_length=100)
     is_acquirer = models.BooleanField(_("是收单机构"), default=True)
     escalation_email = ScrubbedEmailField(_("升级联系邮箱"), blank=True)
+    # What escalation needs (issue 17): who gets the batch file, in which format, when the bank
+    # works, and what agents should know. Read on the batch page, edited in the admin.
+    escalation_cc = ScrubbedTextField(
+        _("升级抄送邮箱"),
+        blank=True,
+        max_length=1000,
+        help_text=_("多个地址用逗号、分号或换行分隔。"),
+        validators=[email_list_validator],
+    )
+    escalation_template = models.ForeignKey(
+        "diagnosis.EscalationTemplate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="banks",
+        verbose_name=_("升级文件模板"),
+        help_text=_("留空时使用 DeclineDesk 默认格式。"),
+    )
+    work_start = models.TimeField(_("上班时间"), default=datetime.time(9, 0))
+    work_end = models.TimeField(_("下班时间"), default=datetime.time(17, 30))
+    time_zone = ScrubbedCharField(
+        _("时区"), max_length=40, default="Asia/Shanghai", validators=[time_zone_validator]
+    )
+    agent_notes = ScrubbedTextField(_("给客服的备注"), blank=True, max_length=4000)
 
     class Meta:
         ordering = ["code"]
@@ -34,6 +90,17 @@ class Bank(models.Model):
     @property
     def name(self):
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def escalation_cc_list(self) -> list[str]:
+        return email_addresses(self.escalation_cc)
+
+    @property
+    def zone(self):
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 class Merchant(models.Model):
@@ -107,6 +174,11 @@ class User(AbstractUser):
         choices=settings.LANGUAGES,
         default=settings.LANGUAGE_CODE,
         help_text=_("工单通知邮件使用的语言。"),
+    )
+    incident_mail = models.BooleanField(
+        _("收单行故障通知"),
+        default=True,
+        help_text=_("收单行出现故障和恢复时发邮件通知（每次故障各一封）。"),
     )
     daily_digest = models.BooleanField(
         _("每日摘要邮件"),

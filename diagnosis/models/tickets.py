@@ -17,6 +17,7 @@ from diagnosis.core.scrubbed_fields import ScrubbedCharField, ScrubbedTextField
 __all__ = [
     "ApiToken",
     "Attachment",
+    "BankOutcome",
     "EscalationBatch",
     "EscalationItem",
     "Ticket",
@@ -124,6 +125,8 @@ class Ticket(models.Model):
     )
     first_response_due = models.DateTimeField(_("首次回复期限"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("首次回复时间"), null=True, blank=True)
+    # The earliest running SLA deadline (diagnosis/tickets/sla_clock.py); NULL while paused/done.
+    sla_due_at = models.DateTimeField(_("SLA 期限"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
@@ -165,6 +168,7 @@ class Ticket(models.Model):
             models.Index(fields=["first_response_due", "id"], name="ticket_due"),
             models.Index(fields=["priority_rank", "-created_at"], name="ticket_priority_created"),
             models.Index(fields=["rrn"], name="ticket_rrn"),
+            models.Index(fields=["sla_due_at", "id"], name="ticket_sla_due"),
             models.Index(
                 fields=["-created_at", "-id"],
                 name="ticket_open_created",
@@ -292,6 +296,22 @@ class ApiToken(models.Model):
         return self.revoked_at is None and not self.is_expired
 
 
+class SendState(models.TextChoices):
+    NONE = "", _("未发送邮件")
+    QUEUED = "queued", _("正在发送")
+    FAILED = "failed", _("发送失败")
+
+
+class BankOutcome(models.TextChoices):
+    """What the bank answered for one ticket (issue 17's vocabulary)."""
+
+    REFUNDED = "refunded", _("已退款/已冲正")
+    CHARGE_STANDS = "stands", _("交易有效（持卡人原因）")
+    MERCHANT_ACTS = "merchant", _("需商户处理")
+    MORE_INFO = "more_info", _("需补充材料")
+    REJECTED = "rejected", _("银行拒绝受理")
+
+
 class EscalationBatch(models.Model):
     """Tickets of one acquirer sent to that bank together."""
 
@@ -314,6 +334,13 @@ class EscalationBatch(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Sending by mail from the desk (diagnosis/escalations/sending.py): "queued" while the task
+    # has it, "failed" with the reason when the mail server refused; the Message-ID of the
+    # last mail that went out.
+    send_state = models.CharField(max_length=8, choices=SendState.choices, blank=True)
+    send_error = ScrubbedTextField(blank=True, max_length=2000)
+    message_id = ScrubbedCharField(max_length=255, blank=True)
+    mail_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -326,6 +353,10 @@ class EscalationItem(models.Model):
     batch = models.ForeignKey(EscalationBatch, on_delete=models.CASCADE, related_name="items")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalation_items")
     bank_reference = ScrubbedCharField(_("银行受理号"), max_length=60, blank=True)
+    outcome = models.CharField(
+        _("银行处理结果"), max_length=12, choices=BankOutcome.choices, blank=True
+    )
+    answered_at = models.DateTimeField(_("银行答复时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]

@@ -66,10 +66,13 @@ def api_token_revoke(*, token: ApiToken, actor) -> ApiToken:
 
 
 def api_tokens_revoke_all(*, user, reason: str = ApiToken.RevokedReason.PASSWORD_CHANGED) -> int:
-    """Revoke every active token of `user` (their password changed). Returns how many."""
+    """Revoke every active token of `user` (their password changed), staff tokens included.
+    Returns how many."""
+    from diagnosis.desk.api_tokens import staff_tokens_revoke_all
+
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason
-    )
+    ) + staff_tokens_revoke_all(user=user, reason=reason)
 
 
 def api_token_user(raw: str):

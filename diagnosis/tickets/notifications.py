@@ -294,7 +294,7 @@ def ticket_replied(event_id) -> int:
     if event is None or event.is_internal or event.kind != "reply":
         return 0
     ticket = event.ticket
-    if event.author is not None and permissions.is_agent(event.author):
+    if event.author is None or permissions.is_agent(event.author):  # an agent or DeclineDesk
         recipients = merchant_users(ticket, exclude=event.author)
     elif ticket.assignee is not None and ticket.assignee.is_active:
         recipients = [ticket.assignee] if ticket.assignee != event.author else []
@@ -321,9 +321,23 @@ def ticket_status_changed(event_id) -> int:
             "event": event,
             "old_status": ticket.Status(event.old_value).label if event.old_value else "",
             "new_status": ticket.Status(event.new_value).label,
+            "rating_url": _rating_url(ticket, event),
         },
         key=f"ticket_status:{event.pk}",
     )
+
+
+def _rating_url(ticket, event) -> str:
+    """The signed, single-use satisfaction link of a resolution mail (diagnosis/tickets/
+    satisfaction.py); none for other status changes or when the ticket was rated already."""
+    from diagnosis.models import SatisfactionRating
+    from diagnosis.tickets import satisfaction
+
+    if event.new_value != ticket.Status.RESOLVED or ticket.status != ticket.Status.RESOLVED:
+        return ""
+    if SatisfactionRating.objects.filter(ticket=ticket).exists():
+        return ""
+    return absolute(satisfaction.rating_url(ticket))
 
 
 def ticket_assigned(ticket_id, actor_id) -> int:

@@ -32,10 +32,11 @@ from diagnosis.core.validators import (
     tid_validator,
     validate_transaction_time,
 )
+from diagnosis.desk import live as desk_live
 from diagnosis.insight import rollups
 from diagnosis.insight.detection import INCIDENT_CATEGORIES
 from diagnosis.models import Attachment, Terminal, Ticket, TicketCounter, TicketEvent
-from diagnosis.tickets import sla, tasks, workflow
+from diagnosis.tickets import sla, sla_clock, tasks, workflow
 from diagnosis.tickets.attachments import clean_original_name, validate_upload
 
 NUMBER_PREFIX = "DD"
@@ -162,6 +163,9 @@ def _event(ticket, kind, *, author, body="", internal=False, old="", new="") -> 
     )
     _full_clean(event, exclude=RELATIONS_IN_HAND)
     event.save()
+    desk_live.tickets_changed()
+    if kind != TicketEvent.Kind.CREATED:
+        sla_clock.ticket_sla_refresh(ticket)  # a pause may start or end, a target be met
     return event
 
 
@@ -337,6 +341,7 @@ def ticket_create(
         status=Ticket.Status.NEW,
         created_at=now,
         first_response_due=sla.first_response_due(now),
+        sla_due_at=sla_clock.new_ticket_due(now),
         number="DD-pending",
     )
     _full_clean(ticket, errors, exclude=RELATIONS_IN_HAND)
@@ -437,6 +442,24 @@ def ticket_reply(*, ticket, author, body, internal=False, attachments=()) -> Tic
         locked.save(update_fields=["updated_at"])
     if not internal:
         enqueue_on_commit(tasks.notify_ticket_replied, event.pk)
+    _refresh(ticket, locked)
+    return event
+
+
+@transaction.atomic
+def ticket_system_reply(*, ticket, body, marker) -> TicketEvent | None:
+    """A public reply written by DeclineDesk itself (no author), e.g. "the bank has recovered"
+    when an incident the ticket is linked to is resolved. `marker` (kept in the event's
+    new_value) makes it idempotent: a ticket gets one reply per marker. The merchant is
+    notified like for an agent's reply."""
+    locked = _locked(ticket)
+    if TicketEvent.objects.filter(
+        ticket=locked, kind=TicketEvent.Kind.REPLY, new_value=marker
+    ).exists():
+        return None
+    event = _event(locked, TicketEvent.Kind.REPLY, author=None, body=_clean_text(body), new=marker)
+    locked.save(update_fields=["updated_at"])
+    enqueue_on_commit(tasks.notify_ticket_replied, event.pk)
     _refresh(ticket, locked)
     return event
 

@@ -91,3 +91,26 @@ def overdue_q(now=None) -> Q:
     return Q(first_responded_at__isnull=True, first_response_due__lt=now or timezone.now()) & ~Q(
         status__in=sorted(workflow.DONE_STATUSES)
     )
+
+
+def working_seconds_between(start: datetime, end: datetime) -> float:
+    """Working seconds from `start` to `end` (0 when end <= start); the inverse of
+    `add_working_hours`: add_working_hours(start, working_seconds_between(start, end) / 3600)
+    is the first working moment at or after the last one before `end`."""
+    if end <= start:
+        return 0.0
+    zone, day_start, day_end, days, holidays = working_hours()
+    if day_end <= day_start or not days:
+        return (end - start).total_seconds()
+    current, end = start.astimezone(zone), end.astimezone(zone)
+    total = 0.0
+    while current < end:
+        day = current.date()
+        if is_working_day(day, days, holidays):
+            opens = datetime.combine(day, day_start, tzinfo=zone)
+            closes = datetime.combine(day, day_end, tzinfo=zone)
+            low, high = max(current, opens), min(end, closes)
+            if high > low:
+                total += (high - low).total_seconds()
+        current = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return total

@@ -4,6 +4,7 @@ reopen, attachments (permission-checked downloads) and API tokens. Thin: parse, 
 import mimetypes
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -28,6 +29,7 @@ from diagnosis.tickets.forms import (
     StatusNoteForm,
     TicketForm,
 )
+from diagnosis.tickets.satisfaction_views import rating_context
 
 merchant_only = permissions.role_required(permissions.can_record_tickets)
 
@@ -43,6 +45,19 @@ def _status_filters(current):
 
 
 # --- list --------------------------------------------------------------------------------------
+
+
+@require_POST
+@merchant_only
+def incident_mail_preference(request):
+    """Turn the acquirer incident e-mails (diagnosis/insight/notices.py) on or off."""
+    wanted = request.POST.get("incident_mail") == "on"
+    get_user_model().objects.filter(pk=request.user.pk).update(incident_mail=wanted)
+    if wanted:
+        messages.success(request, _("收单行出现故障和恢复时会发邮件通知您。"))
+    else:
+        messages.success(request, _("已关闭收单行故障通知邮件。"))
+    return HttpResponseRedirect(reverse("diagnosis:ticket_list"))
 
 
 @vary_on_headers("HX-Request")
@@ -178,6 +193,7 @@ def _detail_context(request, ticket, *, reply_form=None, note_form=None):
         "flow": workflow.FLOW,
         "code_url": _code_url(ticket.response_code),
         "status_choices": Ticket.Status.choices,
+        **rating_context(user, ticket),  # satisfaction (diagnosis/tickets/satisfaction_views.py)
     }
 
 

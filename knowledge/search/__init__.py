@@ -33,7 +33,7 @@ from itertools import islice
 from django.core.cache import cache
 from django.db import DatabaseError, connections, transaction
 
-from config import versions
+from config import cache_backends, versions
 from knowledge.search import analysis
 from knowledge.search.index import Document, IndexBuilder, Results, SearchIndex  # noqa: F401
 
@@ -69,7 +69,9 @@ def request_rebuild():
     from knowledge.search.tasks import rebuild_search_index
 
     token = current_version()
-    if cache.add(f"knowledge:search:rebuild-queued:{token}", 1, 300):
+    with cache_backends.watch() as seen:
+        first = cache.add(f"knowledge:search:rebuild-queued:{token}", 1, 300)
+    if first or seen.failed:  # (the cache does not answer: the task is idempotent)
         rebuild_search_index.enqueue()
 
 
@@ -80,8 +82,8 @@ def current_version() -> str:
 def get_index() -> SearchIndex:
     token = current_version()
     index = _state["index"]
-    if index is not None and index.token == token:
-        return index
+    if index is not None and (index.token == token or token == versions.UNKNOWN):
+        return index  # (an unknown version: the cache does not answer; keep the index we have)
     return _switch(token, index)
 
 

@@ -141,7 +141,8 @@ def test_query_count_is_constant_as_data_grows(agent_client, django_assert_max_n
     from django.core.cache import cache
 
     cache.clear()
-    with django_assert_max_num_queries(18) as cold:
+    # 18 for the charts, 3 for the bank turnaround table (diagnosis/escalations/turnaround.py)
+    with django_assert_max_num_queries(21) as cold:
         agent_client.get(URL)
     small = len(cold.captured_queries)
     make_tickets(30)

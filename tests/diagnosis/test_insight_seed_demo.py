@@ -18,13 +18,13 @@ def incidents():
 
 def test_demo_incident_seeded_once_and_shown(settings, client):
     settings.DEBUG = True
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     first = incidents()
     assert len(first) == 1
     incident = Incident.objects.select_related("acquirer").get()
     assert incident.acquirer.code == "ums" and incident.status == Incident.Status.OPEN
     assert incident.merchant_count >= settings.INCIDENT_MIN_MERCHANTS
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     assert incidents() == first
     assert Ticket.objects.count() == 3  # the demo tickets only
 
@@ -43,16 +43,16 @@ def test_demo_incident_seeded_once_and_shown(settings, client):
 
 def test_a_handled_demo_incident_is_not_reopened(settings):
     settings.DEBUG = True
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     Incident.objects.update(status=Incident.Status.RESOLVED, ended_at=timezone.now())
     alerts.forget()
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     assert list(Incident.objects.values_list("status", flat=True)) == ["resolved"]
 
 
 def test_no_demo_incident_without_debug(settings):
     settings.DEBUG = False
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     assert not Incident.objects.exists()
 
 
@@ -60,11 +60,11 @@ def test_a_stale_demo_incident_is_over_like_a_real_one(settings, client):
     """Recent, then resolved: an unhandled demo incident older than two hours is closed by the
     next seed_demo instead of showing "since 05:39" for days (issue 15)."""
     settings.DEBUG = True
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     incident = Incident.objects.get()
     Incident.objects.update(started_at=incident.started_at - timezone.timedelta(hours=3))
     alerts.forget()
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, history=False)
     incident.refresh_from_db()
     assert incident.status == Incident.Status.RESOLVED and incident.ended_at is not None
     assert incident.ended_at - incident.started_at == timezone.timedelta(minutes=40)

@@ -2,8 +2,9 @@
 
 Not part of `make test`: the file name does not start with `test_`, so pytest only collects it
 when it is named on the command line (the Makefile does). It drives the same live server and
-Chromium as the browser tests, with the demo data of `seed_demo`. Chinese needs a CJK font on
-the machine that renders, or every character is a box: without one this fails and says so.
+Chromium as the browser tests, with the demo data of `seed_demo` (its ninety-day history too).
+Chinese needs a CJK font on the machine that renders, or every character is a box: without one
+this fails and says so.
 """
 
 import shutil
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from diagnosis.accounts import demo
-from diagnosis.models import Ticket, User
+from diagnosis.demo import history
+from diagnosis.models import EscalationBatch, Ticket, User
 from diagnosis.tickets.demo import seed_tickets
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import login
@@ -48,10 +50,14 @@ def test_screenshots(live_server, content, make_page):
     demo.seed_banks()
     demo.seed_merchants()
     demo.seed_accounts()
+    history.build()  # ninety days of activity: the desk, insight and escalations at work
     seed_tickets()
+    answered = EscalationBatch.objects.filter(status="answered").order_by("-answered_at").first()
+    assert answered is not None, "the demo history has answered batches"
     merchant = User.objects.get(username="merchant-a")
     agent = User.objects.get(username="agent")
-    ticket = Ticket.objects.filter(merchant=merchant.merchant).order_by("created_at").last()
+    # The curated demo ticket (diagnosis/tickets/demo.py) with an agent's reply, not a random one.
+    ticket = Ticket.objects.get(merchant=merchant.merchant, rrn="512345678901")
     base = live_server.url
 
     for viewport in (PHONE, DESKTOP):
@@ -84,3 +90,11 @@ def test_screenshots(live_server, content, make_page):
         shoot(desk, "desk-queue")
         desk.goto(f"{base}/desk/tickets/{ticket.number}/")
         shoot(desk, "desk-ticket")
+        desk.goto(base + "/desk/insight/")
+        shoot(desk, "insight")
+        desk.goto(base + "/desk/escalations/")
+        shoot(desk, "escalations")
+        desk.goto(f"{base}/desk/escalations/{answered.number}/")
+        shoot(desk, "escalation-answered")
+        desk.goto(base + "/desk/incidents/?status=all")  # past and current
+        shoot(desk, "incidents")

@@ -5,7 +5,7 @@ def test_healthz_answers_200_when_database_answers(client, db, django_assert_max
     with django_assert_max_num_queries(1):
         response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "up"}
+    assert response.json() == {"status": "ok", "database": "up", "cache": "local"}
 
 
 def test_healthz_answers_503_when_database_fails(client, db, monkeypatch):

@@ -42,6 +42,12 @@ can_preview_articles           .  .  .  .  .  .  y  .  y
 can_restore_article_revisions  .  .  .  .  .  .  y  .  y
 can_view_insight               .  .  .  .  y  y  .  .  y
 can_manage_incidents           .  .  .  .  y  y  .  .  y
+can_save_desk_views            .  .  .  .  y  y  .  .  y
+can_use_agent_api              .  .  .  .  y  .  .  .  y
+can_manage_staff_api_tokens    .  .  .  .  y  .  .  .  y
+can_use_macros                 .  .  .  .  y  y  .  .  y
+can_manage_macros              .  .  .  .  .  .  .  .  y
+can_view_satisfaction          .  .  .  .  y  y  .  .  y
 """
 
 # function(user, ticket of `owner`'s merchant) → allowed actors, whatever the ticket's status
@@ -72,6 +78,26 @@ can_reopen_ticket  waiting_merchant  .  .  .  .  .  .  .  .  .
 can_reopen_ticket  escalated         .  .  .  .  .  .  .  .  .
 can_reopen_ticket  resolved          .  y  .  .  y  y  .  .  y
 can_reopen_ticket  closed            .  y  .  .  y  y  .  .  y
+can_rate_ticket    new               .  .  .  .  .  .  .  .  .
+can_rate_ticket    in_progress       .  .  .  .  .  .  .  .  .
+can_rate_ticket    waiting_merchant  .  .  .  .  .  .  .  .  .
+can_rate_ticket    escalated         .  .  .  .  .  .  .  .  .
+can_rate_ticket    resolved          .  y  .  .  .  .  .  .  .
+can_rate_ticket    closed            .  .  .  .  .  .  .  .  .
+"""
+
+# function(user, ticket, other ticket) → allowed actors; rows are "function pair", where the
+# pair is: `same` another open ticket of the same merchant, `itself` the ticket twice,
+# `elsewhere` another merchant's ticket, `closed` a closed ticket of the same merchant
+PAIR_TABLE = """
+can_link_tickets   same       .  .  .  .  y  y  .  .  y
+can_link_tickets   itself     .  .  .  .  y  y  .  .  y
+can_link_tickets   elsewhere  .  .  .  .  y  y  .  .  y
+can_link_tickets   closed     .  .  .  .  y  y  .  .  y
+can_merge_tickets  same       .  .  .  .  y  y  .  .  y
+can_merge_tickets  itself     .  .  .  .  .  .  .  .  .
+can_merge_tickets  elsewhere  .  .  .  .  .  .  .  .  .
+can_merge_tickets  closed     .  .  .  .  .  .  .  .  .
 """
 
 ROLE_VALUES = {
@@ -113,7 +139,8 @@ def test_tables_cover_every_permission_function():
     named = set(_rows(ROLE_TABLE)) | set(_rows(TICKET_TABLE)) | {"ticket_role", "role_required"}
     named |= {key[0] for key in _rows(STATUS_TABLE, 2)}
     named |= {"visible_tickets", "can_view_attachment", "can_change_ticket_status"}
-    named |= {"ticket_status_choices"}
+    named |= {"ticket_status_choices", "can_delete_desk_view"}
+    named |= {key[0] for key in _rows(PAIR_TABLE, 2)}
     public = {
         name
         for name, value in vars(p).items()
@@ -152,6 +179,35 @@ def test_status_table(world, function, status):
     expected = _rows(STATUS_TABLE, 2)[(function, status)]
     got = {name for name, user in actors.items() if getattr(p, function)(user, ticket)}
     assert got == expected
+
+
+@pytest.mark.parametrize(("function", "pair"), sorted(_rows(PAIR_TABLE, 2)))
+def test_pair_table(world, function, pair):
+    actors, ticket = world
+    other = {
+        "same": lambda: factories.ticket(user=ticket.created_by),
+        "itself": lambda: ticket,
+        "elsewhere": lambda: factories.ticket(),
+        "closed": lambda: factories.ticket(user=ticket.created_by),
+    }[pair]()
+    if pair == "closed":
+        other.status = "closed"
+    assert (pair != "same") or other.merchant_id == ticket.merchant_id
+    expected = _rows(PAIR_TABLE, 2)[(function, pair)]
+    got = {name for name, user in actors.items() if getattr(p, function)(user, ticket, other)}
+    assert got == expected
+
+
+def test_lead_agents_manage_macros_with_the_permission_and_staff_status():
+    lead = factories.agent(is_staff=True)
+    assert not p.can_manage_macros(lead)  # staff alone is not enough
+    lead.user_permissions.add(Permission.objects.get(codename="change_macro"))
+    lead = type(lead).objects.get(pk=lead.pk)  # permissions are cached per instance
+    assert p.can_manage_macros(lead)
+    lead.is_staff = False
+    assert not p.can_manage_macros(lead)  # the permission without staff status is not enough
+    lead.is_staff, lead.is_active = True, False
+    assert not p.can_manage_macros(lead)
 
 
 def test_ticket_role_for_every_actor(world):
@@ -215,3 +271,12 @@ def test_editor_needs_the_specific_model_permission(function, codename):
     editor = type(editor).objects.get(pk=editor.pk)  # fresh permission cache
     assert not getattr(p, function)(editor)
     assert p.can_edit_knowledge(editor)  # still an editor, just not for this
+
+
+def test_saved_views_are_deleted_by_their_owner_or_a_superuser(world):
+    from diagnosis.models import SavedView
+
+    actors, _ticket = world
+    view = SavedView.objects.create(owner=actors["agent"], name="Mine", shared=True)
+    allowed = {name for name, user in actors.items() if p.can_delete_desk_view(user, view)}
+    assert allowed == {"agent", "admin"}

@@ -64,3 +64,18 @@ def check_operation(operation, headers, mode):
             )
 
         check()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_agents_api_matches_its_schema_with_a_staff_token(world, keep_test_connection):
+    """The agents' API (issue #18) with a staff token: generated queue filters, ticket numbers
+    and bodies never 5xx and always answer as documented."""
+    from diagnosis.desk.api_tokens import staff_token_create
+
+    raw = staff_token_create(user=world.agent)[1]
+    operations = [op for op in api_operations() if "/desk/" in op.label]
+    assert len(operations) == 5, [op.label for op in operations]
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            check_operation(operation, {"Authorization": f"Bearer {raw}"}, mode)

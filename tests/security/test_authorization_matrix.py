@@ -95,6 +95,34 @@ def _i(w):
     return incident.pk
 
 
+def _saved_view(w):
+    """A view shared by the agent (deleted by the agent's request)."""
+    from diagnosis.models import SavedView
+
+    view = SavedView.objects.filter(owner=w.agent).first()
+    if view is None:
+        view = SavedView.objects.create(owner=w.agent, name="Shared", shared=True)
+    return view.pk
+
+
+def _staff_token(w):
+    from diagnosis.desk.api_tokens import staff_token_create
+    from diagnosis.models import StaffApiToken
+
+    token = StaffApiToken.objects.filter(user=w.agent).first()
+    return (token or staff_token_create(user=w.agent)[0]).pk
+
+
+def _m(w):
+    """An active reply macro (desk tools)."""
+    from diagnosis.models import Macro
+
+    macro = Macro.objects.first() or Macro.objects.create(
+        name_zh="模板", name_en="Macro", body_zh="工单 {ticket}", body_en="Ticket {ticket}"
+    )
+    return macro.pk
+
+
 # Merchant pages: anonymous → login, merchant A → allowed, merchant B → 404 on A's objects,
 # everybody without a merchant (agents, editors, superusers) → 403.
 def merchant_obj(method, url, ok, **kw):
@@ -134,6 +162,18 @@ TABLE = {
     "api/v1/wizard": public(GET, "/api/v1/wizard"),
     "api/v1/tickets": public(GET, "/api/v1/tickets", 401),
     r"api/v1/^(?P<path>[\s\S]*)$": public(GET, "/api/v1/nope", 404),
+    # the agents' API: staff tokens only (tests/diagnosis/test_desk_api.py), never a session
+    "api/v1/desk/tickets": public(GET, "/api/v1/desk/tickets", 401),
+    "api/v1/desk/tickets/<number>": public(GET, lambda w: f"/api/v1/desk/tickets/{_t(w)}", 401),
+    "api/v1/desk/tickets/<number>/replies": public(
+        POST, lambda w: f"/api/v1/desk/tickets/{_t(w)}/replies", 401
+    ),
+    "api/v1/desk/tickets/<number>/status": public(
+        POST, lambda w: f"/api/v1/desk/tickets/{_t(w)}/status", 401
+    ),
+    "api/v1/desk/tickets/<number>/assignment": public(
+        POST, lambda w: f"/api/v1/desk/tickets/{_t(w)}/assignment", 401
+    ),
     # -- accounts -------------------------------------------------------------------------------
     "accounts/login/": E(GET, "/accounts/login/", 200, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
     "accounts/logout/": public(POST, "/accounts/logout/", REDIRECT),
@@ -172,6 +212,8 @@ TABLE = {
         POST, lambda w: f"/articles/{w.article.slug}/vote/", REDIRECT, data={"helpful": "yes"}
     ),
     "announcements/": public(GET, "/announcements/"),
+    "status/": public(GET, "/status/"),
+    "status/feed/": public(GET, "/status/feed/"),
     "announcements/<int:pk>/": public(GET, lambda w: f"/announcements/{w.announcement.pk}/"),
     # -- wizard: public -------------------------------------------------------------------------
     "diagnose/": public(GET, "/diagnose/"),
@@ -180,6 +222,9 @@ TABLE = {
     # -- merchant tickets -----------------------------------------------------------------------
     "tickets/": merchant_obj(GET, "/tickets/", 200, merchant_b=200),
     "tickets/new/": merchant_obj(GET, "/tickets/new/", 200, merchant_b=200),
+    "tickets/incident-mail/": merchant_obj(
+        POST, "/tickets/incident-mail/", REDIRECT, merchant_b=REDIRECT
+    ),
     "tickets/api-tokens/": merchant_obj(GET, "/tickets/api-tokens/", 200, merchant_b=200),
     "tickets/api-tokens/<int:pk>/revoke/": merchant_obj(
         POST, lambda w: f"/tickets/api-tokens/{w.token.pk}/revoke/", REDIRECT
@@ -206,6 +251,12 @@ TABLE = {
         200,
         merchant_b=404,
     ),
+    # Satisfaction: the merchant rates a resolved ticket (A's ticket is not resolved: 403); the
+    # e-mail's signed link needs no login (a bad signature is a 404 for everyone).
+    "tickets/<str:number>/rate/": E(
+        POST, lambda w: f"/tickets/{_t(w)}/rate/", LOGIN, 403, 403, 403, 403, merchant_b=404
+    ),
+    "tickets/rate/<str:token>/": public(GET, "/tickets/rate/bad-token/", 404),
     # -- agents' desk ---------------------------------------------------------------------------
     "desk/": desk(GET, "/desk/", 200),
     "desk/bulk/": desk(POST, "/desk/bulk/", REDIRECT),
@@ -222,6 +273,44 @@ TABLE = {
     "desk/tickets/<str:number>/priority/": desk(
         POST, lambda w: f"/desk/tickets/{_t(w)}/priority/", 400
     ),
+    "desk/tickets/<str:number>/presence/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/presence/", REDIRECT
+    ),
+    "desk/views/": desk(POST, "/desk/views/", REDIRECT, data={"name": "Mine"}),
+    "desk/views/<int:pk>/delete/": desk_once(
+        POST, lambda w: f"/desk/views/{_saved_view(w)}/delete/", REDIRECT
+    ),
+    "desk/api-tokens/": desk(GET, "/desk/api-tokens/", 200),
+    # an agent revokes their own token; the superuser's request is a 404 (not theirs)
+    "desk/api-tokens/<int:pk>/revoke/": E(
+        POST,
+        lambda w: f"/desk/api-tokens/{_staff_token(w)}/revoke/",
+        LOGIN,
+        403,
+        REDIRECT,
+        403,
+        404,
+        merchant_b=403,
+    ),
+    # Desk tools: knowledge-base answers, macros, merge and link.
+    "desk/tickets/<str:number>/kb/<slug:slug>/": desk(
+        GET, lambda w: f"/desk/tickets/{_t(w)}/kb/{w.article.slug}/", 200
+    ),
+    "desk/tickets/<str:number>/macros/<int:pk>/": desk(
+        GET, lambda w: f"/desk/tickets/{_t(w)}/macros/{_m(w)}/", 200
+    ),
+    "desk/tickets/<str:number>/macros/<int:pk>/apply/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/macros/{_m(w)}/apply/", REDIRECT
+    ),
+    "desk/tickets/<str:number>/merge/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/merge/", REDIRECT
+    ),
+    "desk/tickets/<str:number>/link/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/link/", REDIRECT
+    ),
+    "desk/tickets/<str:number>/unlink/<int:link_id>/": desk(
+        POST, lambda w: f"/desk/tickets/{_t(w)}/unlink/0/", REDIRECT
+    ),
     "desk/escalations/": desk(GET, "/desk/escalations/", 200),
     "desk/escalations/new/": desk(POST, "/desk/escalations/new/", REDIRECT),
     "desk/escalations/<str:number>/": desk(GET, lambda w: f"/desk/escalations/{_b(w)}/", 200),
@@ -237,6 +326,15 @@ TABLE = {
     ),
     "desk/escalations/<str:number>/items/<int:item_id>/remove/": desk_once(
         POST, lambda w: f"/desk/escalations/{_b(w)}/items/{w.item.pk}/remove/", REDIRECT
+    ),
+    "desk/escalations/<str:number>/send/": desk(
+        POST, lambda w: f"/desk/escalations/{_b(w)}/send/", REDIRECT
+    ),
+    "desk/escalations/<str:number>/replies/": desk(
+        POST, lambda w: f"/desk/escalations/{_b(w)}/replies/", 400
+    ),
+    "desk/escalations/<str:number>/replies/confirm/": desk(
+        POST, lambda w: f"/desk/escalations/{_b(w)}/replies/confirm/", REDIRECT
     ),
     "desk/escalations/<str:number>/export.csv": desk(
         GET, lambda w: f"/desk/escalations/{_b(w)}/export.csv", 200
@@ -271,6 +369,7 @@ EDITOR_MODELS = {
 ADMIN_MODEL_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>.*)$")
 # Records nobody adds by hand (published versions, runs, revisions, votes, the audit trail).
 NO_ADD = {
+    "diagnosis/satisfactionrating",
     "diagnosis/wizardrun",
     "diagnosis/wizardversion",
     "knowledge/articlerevision",
@@ -282,12 +381,13 @@ NO_ADD = {
 }
 # Background work: read-only records of what the workers did (superusers may only retry).
 BACKGROUND = {"diagnosis/outgoingmail", "django_tasks_database/dbtaskresult"}
-NO_DELETE = {
+NO_DELETE = {  # superusers too
     "diagnosis/wizardversion",
     "diagnosis/auditevent",
+    "diagnosis/satisfactionrating",
     "knowledge/searchqueryday",
     *BACKGROUND,
-}  # superusers too
+}
 NO_DELETE_EDITOR = NO_DELETE | {"diagnosis/wizardrun", "knowledge/articlerevision"}
 SUPERUSER_ONLY = {"diagnosis/auditevent", *BACKGROUND}  # not even in the editors' model set
 # Site-level admin pages: what a staff editor and a superuser get.
@@ -446,6 +546,10 @@ def admin_world(world, database_tasks):
         backend_name="default",
         run_after=timezone.now(),
     )
+    from diagnosis.models import Macro, SatisfactionRating
+
+    Macro.objects.create(name_zh="模板", name_en="Macro", body_zh="工单 {ticket}")
+    SatisfactionRating.objects.create(ticket=world.ticket, score=5, source="page")
     from django.contrib import admin
 
     for model in admin.site._registry:

@@ -3,16 +3,23 @@
 With the database backend (default) it first makes the tasks of workers that died ready again
 (config.tasks.recover_orphans), then runs django-tasks-db's worker loop under an id that lets
 the next worker tell it is gone. With TASKS_BACKEND=rq it runs RQ's worker (with its scheduler,
-for retries that wait). Stops cleanly on Ctrl-C / SIGTERM after the task in hand.
+for retries that wait). Stops cleanly on Ctrl-C / SIGTERM after the task in hand. A database that
+restarts or blinks is waited for (retried every second), not a reason to exit.
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, connections
 
 from config import tasks
+
+DB_ERRORS = (OperationalError, InterfaceError)
+RECONNECT_SECONDS = 1.0
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -78,4 +85,36 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         worker.configure_signals()
-        worker.run()
+        while True:
+            try:
+                worker.run()
+                return
+            except DB_ERRORS as error:
+                # The database restarted or blinked: wait and go on instead of exiting; the
+                # task it interrupted (still marked running by this worker) is made ready again.
+                if not worker.running:
+                    return
+                worker.running_task = False
+                logger.warning("Task worker: the database does not answer (%s); retrying", error)
+                connections.close_all()
+                time.sleep(RECONNECT_SECONDS)
+                try:
+                    _ready_again(worker.worker_id)
+                except DB_ERRORS:
+                    connections.close_all()  # still down: run() raises again and we wait
+
+
+def _ready_again(wid: str) -> int:
+    """Tasks this worker had claimed when the database went away: ready to run again."""
+    from django_tasks_db.models import DBTaskResult
+
+    mine = [
+        result.pk
+        for result in DBTaskResult.objects.running().only("id", "worker_ids")
+        if result.worker_ids and result.worker_ids[-1] == wid
+    ]
+    if not mine:
+        return 0
+    return (
+        DBTaskResult.objects.running().filter(pk__in=mine).update(status="READY", started_at=None)
+    )
