@@ -231,6 +231,10 @@ def build(stdout=print) -> dict:
     timings["wizard_runs"] = build_wizard_runs(rng, now)
     timings["wizard_runs_s"] = round(time.perf_counter() - started, 1)
 
+    started = time.perf_counter()
+    timings["gap_rows"] = build_gap_rows(rng, now)
+    timings["gap_rows_s"] = round(time.perf_counter() - started, 1)
+
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     stdout(f"data built: {timings}")
@@ -288,6 +292,25 @@ def build_articles(Article, count=ARTICLES) -> None:
             for c in slug_to_codes.get(base_slug, [])
         )
     Through.objects.bulk_create(links, batch_size=5000)
+
+
+def build_gap_rows(rng: random.Random, now) -> int:
+    """A year of content-gap logs (knowledge/gaps/bench.py) and the wizard runs per path."""
+    from django.conf import settings
+
+    from knowledge.gaps import bench as gap_bench
+    from knowledge.models import SearchQueryDay, UnknownCodeDay
+
+    today = now.date()
+    searches = gap_bench.search_rows(rng=rng, today=today)
+    codes = gap_bench.unknown_code_rows(rng=rng, today=today)
+    with transaction.atomic():
+        copy_rows(SearchQueryDay, searches)
+        copy_rows(UnknownCodeDay, codes)
+        with connection.cursor() as cursor:
+            cursor.execute(gap_bench.WIZARD_PATHS_SQL, [settings.TIME_ZONE])
+            paths = cursor.rowcount
+    return len(searches) + len(codes) + paths
 
 
 def build_wizard_runs(rng: random.Random, now) -> int:

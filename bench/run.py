@@ -183,11 +183,22 @@ def prepare_clients():
     )
     if created:
         agent.groups.add(Group.objects.get(name="Support agents"))
+    editor, created = User.objects.get_or_create(
+        username="bench-editor", defaults={"email": "be@example.com", "is_staff": True}
+    )
+    if created:
+        editor.groups.add(Group.objects.get(name="Knowledge editors"))
     cookies = {}
     for name, user in (("merchant", merchant_user), ("agent", agent)):
         client = Client()
         client.force_login(user)
         cookies[name] = client.cookies["sessionid"].value
+    # The admin wants a second factor: the editor passes it as the tests do.
+    from tests import factories
+
+    client = Client()
+    factories.sign_in(client, editor)
+    cookies["editor"] = client.cookies["sessionid"].value
     out = StringIO()
     call_command("create_api_token", "bench-merchant", stdout=out)
     token = out.getvalue().strip().split()[-1]
@@ -203,7 +214,17 @@ def prepare_clients():
         "queries": queries,
         "tid": merchant.terminals.first().tid,
         "wizard_steps": wizard_steps(),
+        "gap_year": gap_year_query(),
     }
+
+
+def gap_year_query() -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return f"start={today - timedelta(days=364):%Y-%m-%d}&end={today:%Y-%m-%d}"
 
 
 def pages(ctx):
@@ -211,6 +232,7 @@ def pages(ctx):
 
     merchant = {"Cookie": f"sessionid={ctx['cookies']['merchant']}"}
     agent = {"Cookie": f"sessionid={ctx['cookies']['agent']}"}
+    editor = {"Cookie": f"sessionid={ctx['cookies']['editor']}"}
     body = json.dumps(
         {
             "terminal_id": ctx["tid"],
@@ -243,6 +265,10 @@ def pages(ctx):
         # The queue's 15-second htmx poll, nothing changed: 304 from the ETag (issue #18).
         ("desk_queue_poll", ["/desk/"], lambda: queue_poll_headers(agent), None),
         ("create_ticket", ["/api/v1/tickets"], {"Authorization": f"Bearer {ctx['token']}"}, body),
+        # The content-gap page (issue 19): the default 30 days, and a whole year of searches
+        # with every wizard run, from the per-day tables.
+        ("gap_page", ["/admin/knowledge/searchqueryday/"], editor, None),
+        ("gap_page_year", [f"/admin/knowledge/searchqueryday/?{ctx['gap_year']}"], editor, None),
     ]
 
 

@@ -14,6 +14,7 @@ second one is harmless (each slot is taken once). Each job is also a management 
 | incidents | incident_catch_up: detection + stale incidents resolved | `detect_incidents` |
 | digests | send_daily_digests (after DIGEST_TIME, working days) | `send_daily_digests` |
 | search | rebuild_search_index if the current version is not stored | `rebuild_search_index` |
+| reviews | notify_overdue_reviews: owners told, weekly | `notify_overdue_reviews` |
 | tasks | maintain_task_queue: orphaned tasks run again, old results pruned | — |
 """
 
@@ -45,6 +46,7 @@ JOBS = (
     Job("incidents", "diagnosis.insight.tasks.incident_catch_up", 5 * 60),
     Job("digests", "diagnosis.tickets.tasks.send_daily_digests", 10 * 60),
     Job("search", "knowledge.search.tasks.rebuild_search_index", 60),
+    Job("reviews", "knowledge.tasks.notify_overdue_reviews", 15 * 60),
     Job("tasks", "config.scheduler.maintain_task_queue", 5 * 60),
 )
 

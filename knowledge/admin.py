@@ -19,7 +19,9 @@ from django.utils.translation import gettext_lazy as _
 
 from diagnosis.core import permissions
 from diagnosis.core.admin import ReadOnlyAdminMixin
+from diagnosis.core.cards import scrub_text
 from knowledge import services
+from knowledge.diffing import side_by_side
 from knowledge.loading import article_snapshot
 from knowledge.models import (
     Announcement,
@@ -28,6 +30,7 @@ from knowledge.models import (
     ArticleVote,
     Category,
     ResponseCode,
+    SynonymGroup,
 )
 
 
@@ -61,6 +64,40 @@ class EditorOnlyMixin:
         return permissions.can_edit_knowledge(request.user) and super().has_delete_permission(
             request, obj
         )
+
+
+REVIEW_FIELDSET = (
+    _("复核"),
+    {"fields": (("owner", "review_by"), "last_verified")},
+)
+
+
+class ReviewAdminMixin:
+    """Owner, "review by" date and the last check on the form; "mark as verified" as an action
+    (knowledge/review.py)."""
+
+    @admin.display(description=_("最近核实"))
+    def last_verified(self, obj):
+        if obj is None or obj.verified_at is None:
+            return gettext("还没有核实过")
+        who = obj.verified_by.get_username() if obj.verified_by else "—"
+        return f"{timezone.localtime(obj.verified_at):%Y-%m-%d %H:%M} · {who}"
+
+    @admin.display(description=_("复核期限"), ordering="review_by")
+    def review_due(self, obj):
+        if obj.review_by is None:
+            return "—"
+        if obj.review_overdue:
+            return format_html('<strong class="overdue">{} ⚠</strong>', obj.review_by)
+        return obj.review_by
+
+    @admin.action(description=_("标记为已核实（今天检查过）"), permissions=["change"])
+    def mark_verified(self, request, queryset):
+        from knowledge import review
+
+        for obj in queryset.select_related("category"):
+            review.content_verify(obj=obj, user=request.user)
+        self.message_user(request, gettext("已标记为核实。"), messages.SUCCESS)
 
 
 def preview_links(url_name, *args):
@@ -116,12 +153,22 @@ class CategoryAdmin(EditorOnlyMixin, admin.ModelAdmin):
 
 # --- response codes --------------------------------------------------------------------------
 @admin.register(ResponseCode)
-class ResponseCodeAdmin(EditorOnlyMixin, admin.ModelAdmin):
-    list_display = ("code", "meaning_zh", "meaning_en", "category", "who_acts", "retry", "lookups")
+class ResponseCodeAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "code",
+        "meaning_zh",
+        "meaning_en",
+        "category",
+        "who_acts",
+        "retry",
+        "lookups",
+        "review_due",
+    )
+    actions = ("mark_verified",)
     list_filter = ("category", "who_acts", "retry", "vague")
     list_select_related = ("category",)
     search_fields = ("code", "meaning_zh", "meaning_en", "keywords_zh", "keywords_en")
-    readonly_fields = ("lookups", "updated_at", "preview", "linked_articles")
+    readonly_fields = ("lookups", "updated_at", "preview", "linked_articles", "last_verified")
     ordering = ("code",)
     fieldsets = (
         (
@@ -162,6 +209,7 @@ class ResponseCodeAdmin(EditorOnlyMixin, admin.ModelAdmin):
                 )
             },
         ),
+        REVIEW_FIELDSET,
     )
 
     @admin.display(description=_("预览"))
@@ -205,7 +253,7 @@ class ArticleVoteInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
+class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
     list_display = (
         "title_zh",
         "slug",
@@ -214,6 +262,7 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
         "code_list",
         "helpful",
         "updated_at",
+        "review_due",
         "preview",
     )
     list_filter = ("status", "category", "updated_at")
@@ -227,8 +276,15 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
         "codes__code",
     )
     autocomplete_fields = ("codes", "related")
-    readonly_fields = ("preview", "helpful", "created_at", "updated_at", "recent_revisions")
-    actions = ("publish", "unpublish")
+    readonly_fields = (
+        "preview",
+        "helpful",
+        "created_at",
+        "updated_at",
+        "recent_revisions",
+        "last_verified",
+    )
+    actions = ("publish", "unpublish", "mark_verified")
     inlines = [ArticleVoteInline]
     save_on_top = True
     fieldsets = (
@@ -279,6 +335,7 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
             _("反馈与修订"),
             {"fields": ("helpful", ("created_at", "updated_at"), "recent_revisions")},
         ),
+        REVIEW_FIELDSET,
     )
 
     def get_queryset(self, request):
@@ -368,8 +425,49 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.restore_view),
                 name="knowledge_article_revision_restore",
             ),
+            path(
+                "review-queue/",
+                self.admin_site.admin_view(self.review_queue_view),
+                name="knowledge_review_queue",
+            ),
         ]
         return own + super().get_urls()
+
+    def review_queue_view(self, request):
+        """Articles and codes due for review, soonest first (overdue flagged); "verified" per
+        row (POST). ?mine=1 shows only the signed-in editor's own."""
+        from knowledge import review
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            model = {"article": Article, "code": ResponseCode}.get(request.POST.get("kind"))
+            obj = None
+            if model is not None and str(request.POST.get("pk", "")).isdigit():
+                obj = model.objects.select_related("category").filter(pk=request.POST["pk"]).first()
+            if obj is None:
+                raise Http404
+            review.content_verify(obj=obj, user=request.user)
+            self.message_user(
+                request, gettext("已标记为核实：%(item)s") % {"item": str(obj)}, messages.SUCCESS
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        mine = request.GET.get("mine") == "1"
+        rows = review.review_queue(owner=request.user if mine else None)
+        for row in rows:
+            name = "article" if row["kind"] == "article" else "responsecode"
+            row["change_url"] = reverse(f"admin:knowledge_{name}_change", args=[row["obj"].pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("复核队列"),
+            "rows": rows,
+            "mine": mine,
+            "days": review.QUEUE_DAYS,
+        }
+        return TemplateResponse(request, "admin/knowledge/review_queue.html", context)
 
     def _article_or_404(self, request, object_id):
         article = self.get_object(request, object_id)
@@ -389,7 +487,11 @@ class ArticleAdmin(EditorOnlyMixin, admin.ModelAdmin):
                 {
                     "revision": revision,
                     "changes": [
-                        {**change, "label": field_label(change["field"])}
+                        {
+                            **change,
+                            "label": field_label(change["field"]),
+                            "sides": side_by_side(change["before"], change["after"]),
+                        }
                         for change in services.revision_changes(revision, previous)
                     ],
                     "is_current": position == 0,
@@ -533,3 +635,45 @@ class AnnouncementAdmin(EditorOnlyMixin, admin.ModelAdmin):
         if not obj or not obj.pk:
             return "—"
         return preview_links("knowledge:announcement_detail", obj.pk)
+
+
+# --- search synonyms -------------------------------------------------------------------------
+@admin.register(SynonymGroup)
+class SynonymGroupAdmin(EditorOnlyMixin, admin.ModelAdmin):
+    """Synonym groups, with a test box on the list: how a query is analysed, what it finds."""
+
+    list_display = ("key", "lang", "phrase_list", "updated_at")
+    list_filter = ("lang",)
+    search_fields = ("key", "phrases")
+    fields = ("key", "lang", "phrases")
+    change_list_template = "admin/knowledge/synonymgroup/change_list.html"
+
+    @admin.display(description=_("同义说法"))
+    def phrase_list(self, obj):
+        return " / ".join(obj.phrases.splitlines())
+
+    def get_changeform_initial_data(self, request):
+        """From the content-gap page: ?phrases=<the query>&lang=zh — a new key, the query as the
+        first phrase."""
+        initial = super().get_changeform_initial_data(request)
+        if "phrases" in initial and "key" not in initial:
+            initial["key"] = f"{initial.get('lang') or 'zh'}-{timezone.now():%Y%m%d%H%M%S}"
+        return initial
+
+    def changelist_view(self, request, extra_context=None):
+        from knowledge.search.tryout import query_tryout
+
+        query = " ".join(request.GET.get("try", "").split())[:200]
+        extra = {
+            "try_query": scrub_text(query),
+            "tryout": query_tryout(query=query, lang=translation.get_language()) if query else None,
+        }
+        if query:
+            # The test box is not a list filter: take it out before the change list reads GET.
+            request.GET = request.GET.copy()
+            request.GET.pop("try", None)
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+
+# The content-gap page (knowledge/gaps/admin.py) registers itself when imported.
+from knowledge.gaps import admin as _gaps_admin  # noqa: E402, F401

@@ -28,6 +28,18 @@ def lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def clean_phrases(text_or_list) -> list[str]:
+    """Phrases one per line (or a list): spaces collapsed, empty lines and repeats dropped."""
+    items = text_or_list.splitlines() if isinstance(text_or_list, str) else text_or_list
+    seen, phrases = set(), []
+    for item in items:
+        phrase = " ".join(str(item).split())
+        if phrase and phrase.lower() not in seen:
+            seen.add(phrase.lower())
+            phrases.append(phrase)
+    return phrases
+
+
 class BilingualMixin:
     """`obj.tr("title")` reads `title_zh` or `title_en` for the active language."""
 

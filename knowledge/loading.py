@@ -329,4 +329,54 @@ def load_content(directory: Path = CONTENT_DIR) -> dict:
                 codes=ResponseCode.objects.filter(Q(code__in=new_codes) | in_renamed),
                 articles=Article.objects.filter(Q(slug__in=new_slugs) | in_renamed),
             )
+        reports["synonyms"] = load_synonyms(directory / "synonyms.json")
+        from knowledge import review
+
+        review.fill_missing_review_dates()  # bulk-inserted rows get their "review by" date
     return reports
+
+
+def synonym_values(entry) -> dict:
+    from knowledge.bilingual import clean_phrases
+
+    return {"lang": entry["lang"], "phrases": "\n".join(clean_phrases(entry["phrases"]))}
+
+
+def synonym_db_values(group) -> dict:
+    return {"lang": group.lang, "phrases": group.phrases}
+
+
+def load_synonyms(path: Path) -> "LoadReport":
+    """The synonym groups of the content file; editors' changes kept (config/content_merge.py).
+
+    Runs inside load_content's deferred search bump: one rebuild for the whole load."""
+    from knowledge.models import SynonymGroup
+    from knowledge.search.synonyms import read_groups
+
+    report = LoadReport()
+    existing = {g.key: g for g in SynonymGroup.objects.all()}
+    new = []
+    for entry in read_groups(path):
+        values = synonym_values(entry)
+        file_hash = digest(values)
+        group = existing.get(entry["key"])
+        stored = bytes(group.source_hash or b"").decode() if group is not None else ""
+        outcome = content_merge.row_action(
+            exists=group is not None,
+            file_hash=file_hash,
+            stored_hash=stored,
+            current_hash=lambda group=group: digest(synonym_db_values(group)),
+        )
+        if outcome == content_merge.UNCHANGED and stored != file_hash:
+            SynonymGroup.objects.filter(pk=group.pk).update(source_hash=file_hash.encode())
+        if outcome in ("created", "updated"):
+            group = group or SynonymGroup(key=entry["key"])
+            _apply(group, values)
+            group.source_hash = file_hash.encode()
+            if outcome == "created":
+                new.append(group)
+            else:
+                group.save()
+        report.add(outcome, entry["key"])
+    SynonymGroup.objects.bulk_create(new)
+    return report

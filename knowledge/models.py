@@ -11,6 +11,7 @@ with rules through knowledge/services.py.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import models
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -21,7 +22,7 @@ from diagnosis.core.scrubbed_fields import (
     ScrubbedJSONField,
     ScrubbedTextField,
 )
-from knowledge.bilingual import BilingualMixin, lines
+from knowledge.bilingual import BilingualMixin, clean_phrases, lines
 
 
 class Category(BilingualMixin, models.Model):
@@ -56,12 +57,44 @@ class Category(BilingualMixin, models.Model):
         return self.tr("description")
 
 
+class Reviewed(models.Model):
+    """Review on a schedule: an owner, a "review by" date (set from the category's interval when
+    first published, knowledge/review.py), and who verified the content last and when."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("负责人"),
+    )
+    review_by = models.DateField(_("复核期限"), null=True, blank=True, db_index=True)
+    verified_at = models.DateTimeField(_("最近核实时间"), null=True, blank=True, editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("核实人"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def review_overdue(self) -> bool:
+        return self.review_by is not None and self.review_by < timezone.localdate()
+
+
 class ResponseCodeQuerySet(models.QuerySet):
     def most_looked_up(self, limit=12):
         return self.filter(category__is_decline=True).order_by("-lookups", "code")[:limit]
 
 
-class ResponseCode(BilingualMixin, models.Model):
+class ResponseCode(BilingualMixin, Reviewed):
     class WhoActs(models.TextChoices):
         CARDHOLDER = "cardholder", _("持卡人")
         MERCHANT = "merchant", _("商户")
@@ -144,7 +177,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Article.Status.PUBLISHED)
 
 
-class Article(BilingualMixin, models.Model):
+class Article(BilingualMixin, Reviewed):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         PUBLISHED = "published", _("已发布")
@@ -400,3 +433,108 @@ class SearchIndexArtefact(models.Model):
 
     def __str__(self):
         return f"{self.token} ({self.documents} documents, {self.size} bytes)"
+
+
+# --- what merchants could not find (knowledge/gaps/) -------------------------------------------
+# Aggregated per local day, written in batches (knowledge/gaps/services.py): no visitor, user or
+# address is kept, and the texts are scrubbed of card numbers like every other free text. Several
+# rows with one key are harmless (a race between two processes' flushes): readers SUM.
+class SearchQueryDay(models.Model):
+    """Searches per local day × language × query (normalised, lower-cased, scrubbed)."""
+
+    day = models.DateField(_("日期"))
+    lang = models.CharField(_("语言"), max_length=2)
+    query = ScrubbedCharField(_("搜索词"), max_length=200)
+    searches = models.PositiveIntegerField(_("搜索次数"), default=0)
+    empty = models.PositiveIntegerField(_("无结果次数"), default=0)
+    opened = models.PositiveIntegerField(_("打开结果次数"), default=0)
+    results = models.PositiveIntegerField(_("结果数"), default=0)  # of the last search
+
+    class Meta:
+        verbose_name = _("内容缺口")
+        verbose_name_plural = _("内容缺口")
+        indexes = [models.Index(fields=["day", "lang", "query"], name="gap_search_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.lang} {self.query}: {self.searches}"
+
+
+class UnknownCodeDay(models.Model):
+    """Response codes typed that we do not know, per local day × where they were typed."""
+
+    class Source(models.TextChoices):
+        CODE_PAGE = "code_page", _("应答码页")
+        SEARCH = "search", _("搜索框")
+        WIZARD = "wizard", _("排查向导")
+
+    day = models.DateField(_("日期"))
+    code = ScrubbedCharField(_("应答码"), max_length=8)
+    source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
+    count = models.PositiveIntegerField(_("次数"), default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "code"], name="gap_code_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.code} ({self.source}): {self.count}"
+
+
+class WizardPathDay(models.Model):
+    """Wizard runs per local day × outcome × answer path: reached, answered "not solved"."""
+
+    day = models.DateField(_("日期"))
+    outcome = ScrubbedCharField(_("结论"), max_length=40)
+    path = ScrubbedCharField(_("回答路径"), max_length=400)
+    reached = models.IntegerField(_("到达次数"), default=0)
+    not_solved = models.IntegerField(_("没解决"), default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "outcome"], name="gap_wizard_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.path} → {self.outcome}: {self.not_solved}/{self.reached}"
+
+
+# --- search synonyms (knowledge/search/synonyms.py) ---------------------------------------------
+class SynonymGroupQuerySet(models.QuerySet):
+    def groups(self) -> list[list[str]]:
+        """Every group's phrases, for the search (one query)."""
+        return [
+            lines(text) for text in self.order_by("lang", "key").values_list("phrases", flat=True)
+        ]
+
+
+class SynonymGroup(models.Model):
+    """Phrases that mean the same to a merchant: a query with one of them also searches the
+    others (with a lower weight). Loaded from knowledge/content/synonyms.json, edited here."""
+
+    class Lang(models.TextChoices):
+        ZH = "zh", _("中文")
+        EN = "en", _("英文")
+
+    key = ScrubbedCharField(_("键"), max_length=40, unique=True, validators=[validate_slug])
+    lang = models.CharField(_("语言"), max_length=2, choices=Lang.choices, default=Lang.ZH)
+    phrases = ScrubbedTextField(
+        _("同义说法（每行一个）"),
+        help_text=_("查询里出现其中任何一个说法时，其余说法也会以较低权重一起搜索。"),
+    )
+    # The SHA-256 hex digest of the content last loaded (config/content_merge.py), as bytes.
+    source_hash = models.BinaryField(max_length=64, default=b"", editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = SynonymGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lang", "key"]
+        verbose_name = _("同义词组")
+        verbose_name_plural = _("同义词组")
+
+    def __str__(self):
+        return f"{self.key} · {' / '.join(lines(self.phrases)[:3])}"
+
+    def clean(self):
+        super().clean()
+        phrases = clean_phrases(self.phrases or "")
+        if len(phrases) < 2:
+            raise ValidationError({"phrases": _("一个同义词组至少要有两个说法。")})
+        self.phrases = "\n".join(phrases)

@@ -27,6 +27,7 @@ from knowledge.search.highlight import highlight, shorten
 from knowledge.signals import ANNOUNCEMENTS_KEY
 
 CODE_RE = re.compile(r"^[0-9A-Za-z]{2}$")
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 # Shown first on the home page while nobody has looked anything up yet: the declines a
 # merchant meets most often.
 COMMON_CODES = ["51", "55", "05", "14", "54", "61", "75", "91", "96", "98", "A0", "97"]

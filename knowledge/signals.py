@@ -91,15 +91,26 @@ def announcements_changed(sender=None, **kwargs):
     cache.delete(ANNOUNCEMENTS_KEY)
 
 
+def first_review_date(sender, instance, raw=False, **kwargs):
+    """A published article or a code saved without a "review by" date gets one
+    (knowledge.review)."""
+    if not raw:
+        from knowledge import review
+
+        review.set_first_review_date(instance)
+
+
 def connect():
-    from knowledge.models import Announcement, Article, Category, ResponseCode
+    from knowledge.models import Announcement, Article, Category, ResponseCode, SynonymGroup
 
     for model in (Article, ResponseCode):
         pre_save.connect(analyse_before_save, sender=model, dispatch_uid=f"analyse-{model}")
+        pre_save.connect(first_review_date, sender=model, dispatch_uid=f"review-{model}")
         post_save.connect(
             analyse_after_partial_save, sender=model, dispatch_uid=f"analyse-partial-{model}"
         )
-    for model in (Article, ResponseCode, Category):
+    # Synonyms are applied to queries, per content version: an edit is a new version too.
+    for model in (Article, ResponseCode, Category, SynonymGroup):
         post_save.connect(content_changed, sender=model, dispatch_uid=f"search-save-{model}")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"search-del-{model}")
     for through in (Article.codes.through, Article.related.through):

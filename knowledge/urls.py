@@ -10,6 +10,7 @@ app_name = "knowledge"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("search/open/", views.search_open, name="search_open"),
     path("codes/", views.code_list, name="code_list"),
     path("codes/<str:code>/", views.code_detail, name="code_detail"),
     path("categories/<slug:key>/", views.category_detail, name="category_detail"),

@@ -22,6 +22,7 @@ from config.pagecache import public_page
 from diagnosis.core import permissions
 from knowledge import selectors, services
 from knowledge.forms import SearchForm, VoteForm
+from knowledge.gaps import services as gaps
 from knowledge.models import Announcement, Article
 
 VOTER_COOKIE = "dd_voter"
@@ -70,9 +71,15 @@ def search(request):
         code = selectors.code_exact(query=query)
         if code:
             return redirect("knowledge:code_detail", code=code)
+        if _code_like(query):
+            gaps.unknown_code_record(code=query, source="search")
     outcome = selectors.article_search(
         query=query, lang=get_language(), limit=LIVE_RESULTS if live else SEARCH_MAX_RESULTS
     )
+    if query and not live and request.GET.get("page") in (None, "", "1"):
+        # One count per search submitted, not per page of its results; live results (htmx, as
+        # the merchant types) are not counted, or every half-typed prefix would be a "gap".
+        gaps.search_record(query=query, lang=get_language(), results=len(outcome.results))
     page = Paginator(outcome.results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -82,11 +89,39 @@ def search(request):
         "live": live,
         "wizard_url": reverse("diagnosis:wizard"),
         "record_url": record_decline_url(code=_code_like(query)),
+        "open_base": _open_base(query),
     }
     if not query and not live:
         context["categories"] = selectors.category_list()
     template = "knowledge/search.html#results" if live else "knowledge/search.html"
     return render(request, template, context)
+
+
+def _open_base(query: str) -> str:
+    """The start of a result's link: through knowledge:search_open, which counts the opening."""
+    if not query:
+        return ""
+    return f"{reverse('knowledge:search_open')}?{urlencode({'q': query})}&to="
+
+
+@require_safe
+def search_open(request):
+    """A search result opened: count it for the content-gap page, then go to the result.
+
+    `to` names the result (`a:<slug>` or `c:<code>`), never a URL, so this is no open redirect.
+    """
+    target = request.GET.get("to", "")
+    kind, _sep, key = target.partition(":")
+    if kind == "a" and selectors.SLUG_RE.match(key):
+        url = reverse("knowledge:article_detail", args=[key])
+    elif kind == "c" and selectors.CODE_RE.match(key):
+        url = reverse("knowledge:code_detail", args=[key.upper()])
+    else:
+        return redirect("knowledge:search")
+    query = selectors.normalize_query(request.GET.get("q", ""))
+    if query:
+        gaps.search_result_opened(query=query, lang=get_language())
+    return redirect(url)
 
 
 def _code_like(query: str) -> str | None:
@@ -105,6 +140,7 @@ def code_list(request):
 def code_detail(request, code):
     found = selectors.code_get(code=code)
     if found is None:
+        gaps.unknown_code_record(code=code, source="code_page")
         return render(
             request,
             "knowledge/code_not_found.html",

@@ -273,6 +273,13 @@ INSIGHT_CACHE_SECONDS = int(os.environ.get("INSIGHT_CACHE_SECONDS", "120"))
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
 # Code look-ups are written to the database in batches of this many (knowledge/services.py).
 KNOWLEDGE_LOOKUP_BATCH = int(os.environ.get("KNOWLEDGE_LOOKUP_BATCH", "50"))
+# Content-gap logging (knowledge/gaps/services.py): searches and unknown codes are written in
+# batches of this many events, or at the first event this many seconds after the last batch.
+# Review on a schedule (knowledge/review.py): days from publication (or the last check) to the
+# next review, by category key; fast-changing rules are checked more often.
+KNOWLEDGE_REVIEW_DAYS = {"default": 180, "risk_compliance": 60, "issuer_system": 90}
+KNOWLEDGE_GAP_BATCH = int(os.environ.get("KNOWLEDGE_GAP_BATCH", "100"))
+KNOWLEDGE_GAP_FLUSH_SECONDS = int(os.environ.get("KNOWLEDGE_GAP_FLUSH_SECONDS", "30"))
 
 # Sign-in protection (diagnosis/accounts/throttle.py, README "Security").
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))

@@ -21,6 +21,8 @@ ROLE_MODEL_PERMISSIONS = {
             "announcement",
             "articlerevision",
             "articlevote",
+            "searchqueryday",  # the content-gap page
+            "synonymgroup",
         ],
         # Wizard: the draft rows, publishing (add_wizardversion) and run statistics.
         "diagnosis": [

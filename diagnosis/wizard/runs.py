@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from diagnosis.insight import rollups
 from diagnosis.models import WizardRun
+from knowledge.gaps import services as gaps
 
 SALT = "diagnosis.wizard.run"
 TOKEN_MAX_AGE = 60 * 60 * 24 * 7  # a vote is accepted for a week
@@ -42,6 +43,7 @@ def run_record(*, version_pk: int, path: str, code: str, outcome: str, bank_lead
         bank_lead=bank_lead,
     )
     rollups.wizard_run_added(run)  # the dashboard's daily counts
+    gaps.wizard_run_added(run)  # the content-gap page's counts per path
     return run
 
 
@@ -54,6 +56,7 @@ def run_vote(*, run: WizardRun, solved: bool) -> WizardRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["solved", "finished_at"])
     rollups.wizard_vote_changed(run, old, solved)
+    gaps.wizard_vote_changed(run, old, solved)
     return run
 
 

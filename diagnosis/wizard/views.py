@@ -18,6 +18,7 @@ from diagnosis.core import permissions
 from diagnosis.insight import alerts
 from diagnosis.wizard import engine, pages, runs
 from diagnosis.wizard.snapshot import draft_wizard_tree, live_tree
+from knowledge.gaps import services as gaps
 
 TEMPLATE = "diagnosis/wizard.html"
 
@@ -73,6 +74,8 @@ def wizard(request):
     elif "code" in request.GET and current.question and current.question.get("kind") == "code":
         typed = request.GET.get("code", "")[:20]
         code, error = engine.route_code(tree, current, typed)
+        if error is None and code not in tree.code_routes:
+            gaps.unknown_code_record(code=code, source="wizard")  # taken by the fallback option
         if error is None:
             target = pages.step_url(tree.number, [*current.tokens, code], draft=draft)
             if not request.htmx:
@@ -80,6 +83,8 @@ def wizard(request):
             current = engine.walk(tree, [*current.tokens, code])
             push = target
         else:
+            if error == "unknown":
+                gaps.unknown_code_record(code=code, source="wizard")
             context["code_error"] = CODE_ERRORS[error] % {"code": code}
             context["typed_code"] = typed
             push = False  # keep the address of the question, not of the failed lookup

@@ -237,9 +237,11 @@ def _background_build(epoch):
 # --- building from the database --------------------------------------------------------------
 def load_index(token=None) -> SearchIndex:
     """The index of every response code and published article, from their stored analyses
-    (five queries). A missing or stale analysis is made again and stored (a few more)."""
-    from knowledge.models import Article, Category, ResponseCode, SearchTerm
+    and the synonym groups (six queries). A missing or stale analysis is made again and stored
+    (a few more)."""
+    from knowledge.models import Article, Category, ResponseCode, SearchTerm, SynonymGroup
     from knowledge.search import analysis as A
+    from knowledge.search.index import SynonymTable
 
     _allocate_large_blocks_apart()
     started = time.perf_counter()
@@ -315,6 +317,8 @@ def load_index(token=None) -> SearchIndex:
     # Only now the vocabulary: it holds every term of the analyses read above.
     texts = dict(SearchTerm.objects.values_list("pk", "text"))
     index = builder.finish(texts, token)  # it lets go of its buffers
+    groups = SynonymGroup.objects.groups()  # the editors' synonyms travel with the index
+    index.synonym_table = SynonymTable(groups) if groups else None
     del texts
     _release_free_memory()
     index.build_seconds = time.perf_counter() - started

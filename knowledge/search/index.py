@@ -454,6 +454,9 @@ _synonyms = None
 
 
 def synonyms() -> SynonymTable:
+    """The shipped synonym groups (knowledge/content/synonyms.json): for indexes built without
+    the database. The application's index carries the editors' groups (`synonym_table`, set by
+    knowledge.search.load_index), so they change with the content version, like the documents."""
     global _synonyms
     if _synonyms is None:
         _synonyms = SynonymTable(SYNONYM_GROUPS)
@@ -511,6 +514,10 @@ class SearchIndex:
         return [(c, d) for d, _f, c in scored if d == best][:3]
 
     # --- querying --------------------------------------------------------------------------
+    @property
+    def synonyms(self) -> SynonymTable:
+        return getattr(self, "synonym_table", None) or synonyms()
+
     def query_terms(self, query: str):
         """Weighted terms of a query: its own words, typo fixes, synonyms, bigrams."""
         weights: dict[str, float] = {}
@@ -552,9 +559,10 @@ class SearchIndex:
                 weights[term] = max(weights[term], INTENT_WEIGHT)
         query_key = " ".join(unit for unit in key_units if unit)
         raw_key = " ".join(unit for unit in raw_units if unit)
-        expansions = synonyms().expansions(query_key)
+        table = self.synonyms
+        expansions = table.expansions(query_key)
         if raw_key != query_key:
-            expansions += synonyms().expansions(raw_key)
+            expansions += table.expansions(raw_key)
         for phrase in expansions:
             for term in T.tokenize(phrase):
                 if not term.startswith(T.BIGRAM):

@@ -4,181 +4,29 @@ Each group is a set of phrases that mean the same thing to a merchant at the cou
 query contains any phrase of a group (as a substring for Chinese, as whole words for English),
 the other phrases of the group are added to the query with a lower weight. Keep groups narrow:
 a group that is too broad pulls in unrelated articles.
+
+The groups are content, not code: shipped in knowledge/content/synonyms.json, loaded into
+`SynonymGroup` rows by `load_knowledge` (editors' changes are kept, config/content_merge.py) and
+edited in the admin. An edit is a new content version: the background rebuild reads the rows
+into the index it builds (knowledge.search.load_index), so every process switches to the new
+groups together with the index; an index built without the database uses the shipped file.
 """
 
-SYNONYM_GROUPS: list[list[str]] = [
-    # --- funds and limits
-    [
-        "钱不够",
-        "没钱",
-        "卡里没钱",
-        "余额不够",
-        "余额不足",
-        "额度不够",
-        "额度不足",
-        "可用额度不足",
-        "刷爆",
-        "透支",
-    ],
-    ["限额", "上限", "最多能刷", "额度上限", "超限额"],
-    ["这个月", "本月", "当月", "每月", "月限额", "月累计"],
-    ["今天", "当天", "单日", "每日", "每天", "日限额", "日累计"],
-    ["this month", "monthly", "per month"],
-    ["today", "daily", "per day", "a day"],
-    ["次数超限", "次数限制", "消费次数", "交易次数", "刷太多次"],
-    [
-        "insufficient funds",
-        "insufficient balance",
-        "not sufficient funds",
-        "nsf",
-        "no money",
-        "not enough money",
-        "no funds",
-        "maxed out",
-        "low balance",
-        "not enough balance",
-    ],
-    ["limit", "cap", "maximum"],
-    ["frequency limit", "too many transactions", "transaction count"],
-    # --- card status
-    ["过期", "到期", "过了有效期", "卡片失效"],
-    ["冻结", "被冻", "止付", "账户冻结", "睡眠卡", "未激活", "没激活"],
-    ["挂失", "丢了", "丢失", "被偷", "被盗", "失窃"],
-    ["消磁", "磁条坏", "磁条损坏", "刷不出来", "刷不出"],
-    ["芯片坏", "芯片损坏", "插卡没反应", "读不了卡", "读卡失败", "读不出"],
-    ["卡被吞", "吞卡", "被吞", "没收卡", "没收", "扣卡", "扣下"],
-    ["expired", "expiry", "out of date", "past expiry"],
-    ["frozen", "blocked", "suspended", "dormant", "inactive", "not activated"],
-    ["lost", "stolen", "missing", "reported lost"],
-    ["demagnetized", "demagnetised", "stripe", "magnetic stripe", "swipe not working"],
-    ["swallowed", "retained", "kept the card", "capture card", "pick up card", "pick-up"],
-    # --- data entry
-    ["不支持", "不允许", "不能做", "不受理"],
-    ["卡号输错", "卡号打错", "卡号错误", "卡号不对", "卡号无效", "无效卡号"],
-    ["wrong card number", "invalid card number", "card number wrong", "mistyped card number"],
-    ["输错", "打错", "按错", "输入错误", "录错"],
-    ["撤销", "取消交易", "冲正", "撤回"],
-    ["退货", "退款", "退钱"],
-    ["wrong", "incorrect", "mistyped", "typo"],
-    ["void", "cancel", "reversal", "undo"],
-    ["refund", "return", "money back"],
-    # --- pin
-    ["密码错", "密码不对", "密码输错", "密码错误", "忘记密码", "忘了密码"],
-    ["密码锁", "密码被锁", "锁卡", "密码次数", "输错三次", "密码超限"],
-    ["pin locked", "too many pin", "pin tries", "pin attempts", "pin blocked"],
-    ["wrong pin", "incorrect pin", "forgot pin", "forgotten pin", "bad pin"],
-    # --- terminal
-    ["签到", "重新签到", "登录", "签到失败"],
-    ["死机", "开不了机", "黑屏", "不开机", "开不开机", "机器坏了", "没电"],
-    ["闪退", "卡死", "程序出错", "软件出错", "软件故障", "程序故障"],
-    ["不出小票", "打印不了", "不打印", "打印机", "没小票"],
-    ["小票", "签购单", "凭条", "签单"],
-    ["结算", "对账", "批结算", "对账不平"],
-    ["sign in", "sign on", "logon", "log on", "login", "log in"],
-    [
-        "won't turn on",
-        "wont turn on",
-        "dead",
-        "no power",
-        "black screen",
-        "broken",
-        "frozen screen",
-    ],
-    ["crash", "crashes", "crashing", "keeps closing", "freezes", "software"],
-    ["printer", "not printing", "no receipt", "receipt"],
-    ["settlement", "reconciliation", "end of day", "batch"],
-    ["insert chip", "use chip", "chip", "fallback"],
-    # --- network
-    [
-        "没网",
-        "断网",
-        "网络不通",
-        "连不上网",
-        "网络故障",
-        "网络不好",
-        "没信号",
-        "网络异常",
-        "通讯失败",
-        "通信失败",
-        "通讯故障",
-        "连接失败",
-        "连不上",
-    ],
-    ["超时", "等半天", "一直转圈", "没反应", "没响应"],
-    ["日切", "日终", "跨日", "日结"],
-    ["重复交易", "扣了两次", "重复扣款", "刷了两次"],
-    [
-        "no network",
-        "no internet",
-        "offline",
-        "no signal",
-        "no connection",
-        "connection failed",
-        "cannot connect",
-        "can't connect",
-        "network down",
-        "communication failure",
-        "comms error",
-    ],
-    ["timeout", "timed out", "time out", "no response"],
-    ["cut off", "cutoff", "cut-over", "cutover", "day end", "end of day"],
-    ["duplicate", "charged twice", "double charge", "twice"],
-    # --- issuer and bank systems
-    ["维护", "系统升级", "停机", "系统维护"],
-    ["银行系统", "银行故障", "系统故障", "银行出问题", "系统异常"],
-    ["网银", "网上银行", "手机银行"],
-    ["联系发卡行", "找银行", "问银行", "打银行电话", "银行客服"],
-    ["扫码", "二维码", "微信", "支付宝", "云闪付", "手机支付", "其他付款方式", "换种方式付"],
-    ["公告", "通知", "提醒", "订阅"],
-    ["maintenance", "system upgrade", "scheduled downtime", "outage"],
-    ["bank down", "system down", "bank error", "bank problem", "system malfunction"],
-    ["online banking", "internet banking", "mobile banking", "bank app"],
-    ["call the bank", "contact the issuer", "contact bank", "call issuer", "refer"],
-    ["qr", "qr code", "wechat", "alipay", "mobile payment", "scan to pay", "other payment method"],
-    ["declined", "rejected", "refused", "keeps failing"],
-    ["notice", "alert", "notification", "subscribe"],
-    # --- acquirer set-up
-    ["收单行", "收单机构", "收单方", "收单银行", "pos公司", "服务商"],
-    ["商户号", "mid"],
-    ["终端号", "tid"],
-    ["预授权", "预授权完成"],
-    ["acquirer", "acquiring bank", "pos provider", "processor"],
-    [
-        "can't take cards",
-        "can't take credit cards",
-        "cannot accept cards",
-        "can't accept cards",
-        "don't accept credit cards",
-        "not set up for cards",
-        "card payments not enabled",
-    ],
-    ["不能刷信用卡", "不能刷卡", "收不了信用卡", "没开通刷卡", "没开通信用卡"],
-    ["pre-authorization", "preauthorization", "pre-authorisation", "pre-auth", "preauth"],
-    ["not registered", "not found", "unknown"],
-    # --- risk
-    ["套现", "刷自己的卡", "自刷", "自己刷自己"],
-    ["别人的卡", "他人的卡", "冒用", "借卡", "朋友的卡", "代刷"],
-    ["风控", "风险控制", "风险管控", "被风控"],
-    ["作弊", "欺诈", "盗刷", "可疑"],
-    ["cash out", "cash-out", "cashing out", "cash advance", "own credit card"],
-    [
-        "someone else's card",
-        "another person's card",
-        "friend's card",
-        "borrowed card",
-        "someone elses card",
-        "other people's card",
-    ],
-    ["risk control", "risk review", "risk hold", "frozen merchant"],
-    [
-        "settlement frozen",
-        "settlement on hold",
-        "froze my settlement",
-        "payout frozen",
-        "merchant account frozen",
-        "funds held",
-        "acquirer froze",
-    ],
-    ["商户被冻结", "结算款冻结", "暂停结算", "商户账户被冻结", "钱被冻结", "资金冻结"],
-    ["fraud", "suspicious", "suspected"],
-]
+import json
+from pathlib import Path
+
+from knowledge.bilingual import clean_phrases  # noqa: F401 - the one rule, shared with the model
+
+SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "content" / "synonyms.json"
+LANGS = ("zh", "en")
+
+
+def read_groups(path: Path = SYNONYMS_FILE) -> list[dict]:
+    """[{"key", "lang", "phrases": [...]}] from a synonyms file ([] when there is none)."""
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# The shipped groups, as lists of phrases (tests and the fallback before the first load).
+SYNONYM_GROUPS: list[list[str]] = [group["phrases"] for group in read_groups()]

@@ -1,5 +1,7 @@
 """Editing: only knowledge editors and superusers; revisions on every save; restore; preview."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -126,7 +128,9 @@ def test_every_admin_save_keeps_a_revision_and_restore_brings_it_back(client, co
 
     history = client.get(reverse("admin:knowledge_article_revisions", args=[item.pk]))
     body = history.content.decode()
-    assert "Wrong PIN – edited" in body and original_title in body
+    assert re.search(r"<ins>[^<]*edited</ins>", body)  # the side-by-side diff marks the change
+    text = re.sub(r"</?(ins|del)>", "", body)
+    assert "Wrong PIN – edited" in text and original_title in text
     assert editor.username in body
 
     first = item.revisions.last()  # the version loaded from the content files

@@ -209,7 +209,9 @@ def test_search_page_plain_get(client, content):
     assert response.status_code == 200
     body = response.content.decode()
     assert "<html" in body
-    assert 'href="/codes/51/"' in body and 'href="/articles/insufficient-balance/"' in body
+    # Results open through /search/open/ (counted for the content-gap page), named not by URL.
+    opener = "/search/open/?q=%E9%92%B1%E4%B8%8D%E5%A4%9F&amp;to="
+    assert f'href="{opener}c%3A51"' in body and f'href="{opener}a%3Ainsufficient-balance"' in body
     assert 'value="钱不够"' in body  # the box keeps what was typed
 
 
@@ -218,7 +220,7 @@ def test_search_page_htmx_returns_the_results_fragment(client, content):
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body and "<form" not in body
-    assert 'href="/codes/51/"' in body
+    assert 'href="/search/open/?q=%E9%92%B1%E4%B8%8D%E5%A4%9F&amp;to=c%3A51"' in body
     assert "HX-Request" in response["Vary"]
 
 

@@ -165,8 +165,9 @@ def test_index_is_cached_per_process_and_checked_against_the_shared_version(
     # Another process changed content: it replaced the version token in the shared cache, and
     # a worker built that version once and stored it.
     search.bump_version()
-    # categories, codes, articles, their codes, the vocabulary: no tokenising, no query per row
-    with django_assert_num_queries(5):
+    # categories, codes, articles, their codes, the vocabulary, the synonym groups: no
+    # tokenising, no query per row
+    with django_assert_num_queries(6):
         built = search.load_index(search.current_version())
     search.publish(built)
     with django_assert_max_num_queries(3):  # this process only reads the stored index

@@ -203,6 +203,7 @@ TABLE = {
     # -- knowledge: public ----------------------------------------------------------------------
     "": public(GET, "/"),
     "search/": public(GET, "/search/?q=余额"),
+    "search/open/": public(GET, "/search/open/?q=余额&to=c:51", REDIRECT),
     "codes/": public(GET, "/codes/"),
     "codes/<str:code>/": public(GET, "/codes/51/"),
     "categories/<slug:key>/": public(GET, lambda w: f"/categories/{w.category.key}/"),
@@ -373,6 +374,7 @@ NO_ADD = {
     "diagnosis/wizardversion",
     "knowledge/articlerevision",
     "knowledge/articlevote",
+    "knowledge/searchqueryday",  # the content-gap page: written by the gap logging only
     "diagnosis/auditevent",
     "diagnosis/outgoingmail",
     "django_tasks_database/dbtaskresult",
@@ -383,6 +385,7 @@ NO_DELETE = {  # superusers too
     "diagnosis/wizardversion",
     "diagnosis/auditevent",
     "diagnosis/satisfactionrating",
+    "knowledge/searchqueryday",
     *BACKGROUND,
 }
 NO_DELETE_EDITOR = NO_DELETE | {"diagnosis/wizardrun", "knowledge/articlerevision"}
@@ -519,6 +522,11 @@ def admin_world(world, database_tasks):
 
     ArticleVote.objects.create(article=world.article, voter_key="k" * 10, helpful=True)
     ArticleRevision.objects.create(article=world.article, author=world.editor, data={})
+    from knowledge.models import SearchQueryDay, SynonymGroup
+
+    SearchQueryDay.objects.create(day=timezone.localdate(), lang="zh", query="没找到", searches=1)
+    if not SynonymGroup.objects.exists():
+        SynonymGroup.objects.create(key="zh-test", lang="zh", phrases="没钱\n余额不足")
     from diagnosis.models import WizardRun, WizardVersion
 
     WizardRun.objects.create(version=WizardVersion.objects.first(), path="q1", outcome="o")
