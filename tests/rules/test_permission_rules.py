@@ -215,3 +215,34 @@ def test_editor_needs_the_specific_model_permission(function, codename):
     editor = type(editor).objects.get(pk=editor.pk)  # fresh permission cache
     assert not getattr(p, function)(editor)
     assert p.can_edit_knowledge(editor)  # still an editor, just not for this
+
+
+def test_the_merchant_is_compared_by_value():
+    # Ids above 256 are separate int objects once read from the database.
+    merchant = factories.merchant(pk=100_000)
+    owner = factories.merchant_user(merchant=merchant)
+    ticket = factories.ticket(user=owner)
+    owner = type(owner).objects.get(pk=owner.pk)
+    ticket = type(ticket).objects.get(pk=ticket.pk)
+    assert p.ticket_role(owner, ticket) == "merchant"
+    assert p.can_view_ticket(owner, ticket)
+
+
+def test_ticket_status_choices_takes_now_by_keyword_only(world):
+    actors, ticket = world
+    now = timezone.now()
+    assert p.ticket_status_choices(user=actors["owner"], ticket=ticket, now=now) == ["closed"]
+    with pytest.raises(TypeError):
+        p.ticket_status_choices(actors["owner"], ticket, now)
+
+
+def test_role_required_keeps_the_views_name_and_doc():
+    def my_view(request):
+        """The doc."""
+
+    wrapped = p.role_required(p.can_use_desk)(my_view)
+    assert (wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__) == (
+        "my_view",
+        "The doc.",
+        my_view,
+    )

@@ -133,3 +133,8 @@ def test_the_middleware_answers_only_rate_limited():
     assert answer.status_code == 429
     assert answer["Retry-After"] == "5"
     assert middleware.process_exception(request, ValueError("other")) is None
+
+
+def test_check_rate_takes_keywords_only():
+    with pytest.raises(TypeError):
+        ratelimits.check_rate(rf.get("/"), "g", "k", "1/m")
