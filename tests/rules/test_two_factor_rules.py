@@ -349,3 +349,44 @@ def test_remember_no_device_on_login():
     two_factor.remember_no_device(None, request, agent)
     assert two_factor.NO_DEVICE not in request.session
     two_factor.remember_no_device(None, None, merchant)  # logins without a request
+
+
+def _session_user(request):
+    from django.contrib.auth import SESSION_KEY
+
+    return request.session.get(SESSION_KEY)
+
+
+def test_complete_sign_in_logs_in_the_pending_user_over_anyone_else():
+    user = factories.agent(pk=5000)  # ids above 256 are separate int objects from the database
+    device = TOTPDevice.objects.create(user=user, name="a", confirmed=True)
+    pending = request_for()
+    two_factor.start_pending(pending, user, "/desk/")
+    two_factor.complete_sign_in(pending, user, device)
+    assert str(_session_user(pending)) == "5000"
+    assert two_factor.is_verified(pending)
+    assert two_factor.PENDING_USER not in pending.session
+
+    someone = factories.merchant_user()
+    other = request_for()
+    from django.contrib.auth import login
+
+    login(other, someone, backend="django.contrib.auth.backends.ModelBackend")
+    two_factor.complete_sign_in(other, user, device)
+    assert str(_session_user(other)) == "5000"
+    assert other.user == user
+
+    from django.contrib.auth.signals import user_logged_in
+
+    same = request_for()
+    login(
+        same, type(user).objects.get(pk=5000), backend="django.contrib.auth.backends.ModelBackend"
+    )
+    logins = []
+    user_logged_in.connect(receiver := lambda **kwargs: logins.append(kwargs["user"].pk))
+    try:
+        two_factor.complete_sign_in(same, type(user).objects.get(pk=5000), device)
+    finally:
+        user_logged_in.disconnect(receiver)
+    assert logins == []  # already signed in as this user: no second login
+    assert two_factor.is_verified(same)
