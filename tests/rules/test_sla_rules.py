@@ -233,3 +233,8 @@ def test_the_overdue_filter_is_the_same_rule():
     assert sla.is_overdue(
         Ticket.objects.get(pk=next(k for k, v in numbers.items() if v == "not yet due"))
     )
+
+
+def test_an_empty_working_day_means_clock_hours_even_for_zero_hours(calendar):
+    calendar.WORKING_HOURS_START = calendar.WORKING_HOURS_END = "09:00"
+    assert sla.add_working_hours(at(7, 9), 0) == at(7, 9).astimezone(UTC)  # Saturday, as is
