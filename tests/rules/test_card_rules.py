@@ -174,6 +174,7 @@ def test_a_short_luhn_window_inside_a_longer_number_is_not_a_card():
 def test_only_62_marks_a_unionpay_number():
     # 16 digits starting 65: no window passes Luhn, so it is kept (62 would be masked).
     assert cards.scrub_text("6556508899579032") == "6556508899579032"
+    assert cards.scrub_text("7239825979190748") == "7239825979190748"  # 2 after another digit
     assert cards.scrub_text("6256508899579032") == "625650******9032"
 
 
