@@ -1,8 +1,9 @@
 """`make mutate`: mutation testing of the modules that hold the product's rules (cosmic-ray).
 
 For each core-rule module, a fixed-seed sample of the mutants cosmic-ray can make
-(`MUTATE_SAMPLE=N`, default 40; `MUTATE_SAMPLE=0`: every mutant) is applied to a private copy of the project and run against that module's
-targeted tests only. A mutant is *killed* when the tests fail, *survives* when they pass.
+(`MUTATE_SAMPLE=N`, default 40; `MUTATE_SAMPLE=0`: every mutant) is applied to a private copy
+of the project and run against that module's targeted tests only. A mutant is *killed* when the
+tests fail, *survives* when they pass.
 Survivors that cannot change behaviour are listed with the reason in
 `bench/mutation_equivalents.json` and do not count against the score:
 
