@@ -187,3 +187,15 @@ def test_only_62_marks_a_unionpay_number():
 )
 def test_a_character_holding_two_digits_is_written_once(typed, masked):
     assert cards.scrub_text(typed) == masked
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "卡 4¹¹¹ ¹¹¹¹ ¹¹¹¹ ¹¹¹¹",  # superscript one (U+00B9), as a phone keyboard may type it
+        "卡 41111111¹1111111",
+        "卡 41111111" + "\u200b" * 32 + "11111111",  # 32 zero-width characters still join
+    ],
+)
+def test_superscripts_and_invisible_gaps_still_make_a_card(typed):
+    assert cards.scrub_text(typed) == "卡 411111******1111"
