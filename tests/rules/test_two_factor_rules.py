@@ -7,6 +7,7 @@ from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import segno
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.http import HttpResponse
@@ -231,6 +232,10 @@ def test_secret_and_provisioning_uri(settings):
     }
     svg = two_factor.qr_svg(device, title="QR")
     assert svg.startswith('<svg role="img" ')
+    # 5 px per module and a quiet zone of 2 modules round the symbol (phones need it to scan)
+    qr = segno.make(two_factor.provisioning_uri(device), error="m")
+    width, height = qr.symbol_size(scale=5, border=2)
+    assert f'width="{width}" height="{height}"' in svg
     assert "<title>QR</title>" in svg
 
 
