@@ -162,3 +162,40 @@ def test_log_filter_masks_message_arguments_and_traceback():
     assert record.getMessage() == "card 411111******1111"
     assert VISA not in record.exc_text and "411111******1111" in record.exc_text
     assert record.exc_info is None
+
+
+def test_a_short_luhn_window_inside_a_longer_number_is_not_a_card():
+    # 14 digits; digits 2–12 (11 of them) pass Luhn, but no 13–19 digit window does.
+    order = "18063608377835"
+    assert cards.luhn_valid(order[1:12]) or cards.luhn_valid(order[1:13])
+    assert cards.scrub_text(f"订单号 {order}") == f"订单号 {order}"
+
+
+def test_only_62_marks_a_unionpay_number():
+    # 16 digits starting 65: no window passes Luhn, so it is kept (62 would be masked).
+    assert cards.scrub_text("6556508899579032") == "6556508899579032"
+    assert cards.scrub_text("7239825979190748") == "7239825979190748"  # 2 after another digit
+    assert cards.scrub_text("6256508899579032") == "625650******9032"
+
+
+@pytest.mark.parametrize(
+    ("typed", "masked"),
+    [
+        ("卡号 622202⑫3456789012", "卡号 622202********9012"),  # ⑫ is two digits in one character
+        ("卡号 6222 0㉑2 3456 7890 123", "卡号 622202*********0123"),
+    ],
+)
+def test_a_character_holding_two_digits_is_written_once(typed, masked):
+    assert cards.scrub_text(typed) == masked
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "卡 4¹¹¹ ¹¹¹¹ ¹¹¹¹ ¹¹¹¹",  # superscript one (U+00B9), as a phone keyboard may type it
+        "卡 41111111¹1111111",
+        "卡 41111111" + "\u200b" * 32 + "11111111",  # 32 zero-width characters still join
+    ],
+)
+def test_superscripts_and_invisible_gaps_still_make_a_card(typed):
+    assert cards.scrub_text(typed) == "卡 411111******1111"

@@ -280,3 +280,34 @@ def test_saved_views_are_deleted_by_their_owner_or_a_superuser(world):
     view = SavedView.objects.create(owner=actors["agent"], name="Mine", shared=True)
     allowed = {name for name, user in actors.items() if p.can_delete_desk_view(user, view)}
     assert allowed == {"agent", "admin"}
+
+
+def test_the_merchant_is_compared_by_value():
+    # Ids above 256 are separate int objects once read from the database.
+    merchant = factories.merchant(pk=100_000)
+    owner = factories.merchant_user(merchant=merchant)
+    ticket = factories.ticket(user=owner)
+    owner = type(owner).objects.get(pk=owner.pk)
+    ticket = type(ticket).objects.get(pk=ticket.pk)
+    assert p.ticket_role(owner, ticket) == "merchant"
+    assert p.can_view_ticket(owner, ticket)
+
+
+def test_ticket_status_choices_takes_now_by_keyword_only(world):
+    actors, ticket = world
+    now = timezone.now()
+    assert p.ticket_status_choices(user=actors["owner"], ticket=ticket, now=now) == ["closed"]
+    with pytest.raises(TypeError):
+        p.ticket_status_choices(actors["owner"], ticket, now)
+
+
+def test_role_required_keeps_the_views_name_and_doc():
+    def my_view(request):
+        """The doc."""
+
+    wrapped = p.role_required(p.can_use_desk)(my_view)
+    assert (wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__) == (
+        "my_view",
+        "The doc.",
+        my_view,
+    )

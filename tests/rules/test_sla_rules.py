@@ -130,3 +130,111 @@ def test_is_overdue(status, responded, due_offset, overdue):
     ticket = _ticket(status, due=due, responded=now - timedelta(hours=1) if responded else None)
     assert sla.is_overdue(ticket, now=now) is overdue
     assert sla.is_overdue(ticket=ticket, now=now) is overdue
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "due"),
+    [
+        ("9am", "18:00", at(3, 11)),  # unreadable start → 09:00
+        ("09:00", "6pm", at(3, 11)),  # unreadable end → 18:00
+        (None, None, at(3, 11)),
+        ("10:00", "18:00", at(3, 12)),  # a readable calendar is used as written
+    ],
+)
+def test_unreadable_hours_fall_back_to_the_defaults(calendar, start, end, due):
+    calendar.WORKING_HOURS_START = start
+    calendar.WORKING_HOURS_END = end
+    # Monday 16:00 + 4 working hours: 2 today, 2 tomorrow from opening time.
+    assert sla.add_working_hours(at(2, 16), 4) == due.astimezone(UTC)
+
+
+def test_without_any_setting_the_defaults_apply(settings):
+    for name in (
+        "WORKING_HOURS_TIMEZONE",
+        "WORKING_HOURS_START",
+        "WORKING_HOURS_END",
+        "WORKING_DAYS",
+        "SLA_HOLIDAYS",
+        "FIRST_RESPONSE_HOURS",
+    ):
+        delattr(settings, name)
+    zone, start, end, days, holidays = sla.working_hours()
+    assert (str(zone), start.isoformat(), end.isoformat()) == (
+        "Asia/Shanghai",
+        "09:00:00",
+        "18:00:00",
+    )
+    assert (days, holidays) == (frozenset({1, 2, 3, 4, 5}), set())
+    assert sla.first_response_due(at(6, 16)) == at(9, 11).astimezone(UTC)  # Friday → Monday
+
+
+def test_working_hours_reads_every_setting(calendar):
+    from datetime import date, time
+
+    calendar.WORKING_HOURS_TIMEZONE = "Europe/Berlin"
+    calendar.WORKING_HOURS_START = "08:30"
+    calendar.WORKING_HOURS_END = "17:15"
+    calendar.WORKING_DAYS = [0, 1, 7, 8]
+    calendar.SLA_HOLIDAYS = [date(2026, 5, 1), "2026-10-01", "bad"]
+    assert sla.working_hours() == (
+        ZoneInfo("Europe/Berlin"),
+        time(8, 30),
+        time(17, 15),
+        frozenset({1, 7}),
+        {date(2026, 5, 1), date(2026, 10, 1)},
+    )
+
+
+def test_first_response_due_defaults_to_now(calendar):
+    calendar.WORKING_DAYS = [1, 2, 3, 4, 5, 6, 7]
+    calendar.WORKING_HOURS_START = "00:00"
+    calendar.WORKING_HOURS_END = "23:59"
+    before = datetime.now(UTC)
+    due = sla.first_response_due()
+    assert before + timedelta(hours=4) <= due <= datetime.now(UTC) + timedelta(hours=4, minutes=2)
+
+
+@pytest.mark.django_db
+def test_the_overdue_filter_is_the_same_rule():
+    from tests import factories
+
+    now = at(2, 12)  # far from the real clock: the filter must use the `now` it is given
+    cases = {
+        "late": ("new", None, -1),
+        "late in progress": ("in_progress", None, -1),
+        "late waiting": ("waiting_merchant", None, -1),
+        "late escalated": ("escalated", None, -1),
+        "resolved": ("resolved", None, -1),
+        "closed": ("closed", None, -1),
+        "answered": ("new", now - timedelta(hours=1), -1),
+        "due now": ("new", None, 0),
+        "not yet due": ("new", None, 1),
+    }
+    numbers = {}
+    for name, (status, responded, offset) in cases.items():
+        ticket = factories.ticket()
+        Ticket.objects.filter(pk=ticket.pk).update(
+            status=status,
+            first_responded_at=responded,
+            first_response_due=now + timedelta(seconds=offset),
+        )
+        numbers[ticket.pk] = name
+    overdue = {
+        numbers[pk] for pk in Ticket.objects.filter(sla.overdue_q(now)).values_list("pk", flat=True)
+    }
+    assert overdue == {"late", "late in progress", "late waiting", "late escalated"}
+    by_rule = {numbers[t.pk] for t in Ticket.objects.all() if sla.is_overdue(t, now=now)}
+    assert by_rule == overdue
+    # Without `now`: the real clock, by which every one of them is long due.
+    real = {
+        numbers[pk] for pk in Ticket.objects.filter(sla.overdue_q()).values_list("pk", flat=True)
+    }
+    assert real == overdue | {"due now", "not yet due"}
+    assert sla.is_overdue(
+        Ticket.objects.get(pk=next(k for k, v in numbers.items() if v == "not yet due"))
+    )
+
+
+def test_an_empty_working_day_means_clock_hours_even_for_zero_hours(calendar):
+    calendar.WORKING_HOURS_START = calendar.WORKING_HOURS_END = "09:00"
+    assert sla.add_working_hours(at(7, 9), 0) == at(7, 9).astimezone(UTC)  # Saturday, as is

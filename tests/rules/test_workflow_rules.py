@@ -149,3 +149,35 @@ def test_reopen_deadline_counts_from_when_the_ticket_was_done():
     )
     for status in ("new", "in_progress", "waiting_merchant", "escalated"):
         assert workflow.reopen_deadline(Ticket(status=status, created_at=now)) is None
+
+
+def test_reopen_deadline_without_a_done_time_counts_from_the_last_change():
+    now = timezone.now()
+    updated = Ticket(
+        status=S.RESOLVED, created_at=now - timedelta(days=30), updated_at=now - timedelta(days=2)
+    )
+    assert workflow.reopen_deadline(updated) == now - timedelta(days=2) + workflow.REOPEN_WINDOW
+    created = Ticket(status=S.CLOSED, created_at=now - timedelta(days=30), updated_at=None)
+    assert workflow.reopen_deadline(created) == now - timedelta(days=30) + workflow.REOPEN_WINDOW
+
+
+def test_a_role_read_from_a_form_is_compared_by_value():
+    role = "".join(["merch", "ant"])  # equal to MERCHANT, not the same object
+    ticket = _ticket(S.CLOSED, done_days_ago=20)
+    assert not workflow.can_transition(ticket, role, S.IN_PROGRESS)
+    with pytest.raises(workflow.TransitionNotAllowed) as error:
+        workflow.check_transition(ticket, role, S.IN_PROGRESS)
+    assert error.value.error_dict["status"][0].code == "reopen_expired"
+
+
+def test_keyword_and_keyword_only_arguments():
+    ticket = _ticket(S.NEW)
+    now = timezone.now()
+    workflow.check_transition(ticket=ticket, role=A, to_status=S.IN_PROGRESS, now=now)
+    assert workflow.can_transition(ticket=ticket, role=A, to_status=S.IN_PROGRESS, now=now)
+    assert workflow.allowed_transitions(ticket=ticket, role=M, now=now) == [S.CLOSED]
+    for function in (workflow.check_transition, workflow.can_transition):
+        with pytest.raises(TypeError):
+            function(ticket, A, S.IN_PROGRESS, now)  # `now` is keyword-only
+    with pytest.raises(TypeError):
+        workflow.allowed_transitions(ticket, A, now)
