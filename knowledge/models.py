@@ -319,6 +319,7 @@ class Announcement(BilingualMixin, models.Model):
     class BankRole(models.TextChoices):
         ACQUIRER = "acquirer", _("收单行")
         ISSUER = "issuer", _("发卡行")
+        NETWORK = "network", _("转接网络")
 
     bank = models.ForeignKey(
         "diagnosis.Bank",

@@ -31,11 +31,18 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Bank)
 class BankAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "is_acquirer", "escalation_template")
+    list_display = (
+        "code",
+        "name_zh",
+        "name_en",
+        "is_acquirer",
+        "is_network",
+        "escalation_template",
+    )
     list_select_related = ("escalation_template",)
     search_fields = ("code", "name_zh", "name_en")
     fieldsets = (
-        (None, {"fields": ("code", "name_zh", "name_en", "is_acquirer")}),
+        (None, {"fields": ("code", "name_zh", "name_en", "is_acquirer", "is_network")}),
         (
             _("升级到银行"),
             {

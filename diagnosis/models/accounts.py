@@ -47,12 +47,19 @@ def time_zone_validator(name):
 
 
 class Bank(models.Model):
-    """An acquirer (收单行) or issuer (发卡行): escalations and announcements name one."""
+    """An acquirer (收单行), an issuer (发卡行) or a card-network switch (转接网络, e.g.
+    UnionPay's): escalations and announcements name one; the status page lists acquirers and
+    networks."""
 
     code = models.SlugField(_("代码"), max_length=32, unique=True)
     name_zh = ScrubbedCharField(_("中文名称"), max_length=100)
     name_en = ScrubbedCharField(_("英文名称"), max_length=100)
     is_acquirer = models.BooleanField(_("是收单机构"), default=True)
+    is_network = models.BooleanField(
+        _("是卡组织转接网络"),
+        default=False,
+        help_text=_("如银联、Visa、Mastercard 的转接网络：银行状态页单独列出。"),
+    )
     escalation_email = ScrubbedEmailField(_("升级联系邮箱"), blank=True)
     # What escalation needs (issue 17): who gets the batch file, in which format, when the bank
     # works, and what agents should know. Read on the batch page, edited in the admin.

@@ -1,5 +1,6 @@
-"""Demo data of the status page (seed_demo, DEBUG only): an announced maintenance window of a
-demo acquirer, and that bank's escalation contacts in the English template."""
+"""Demo data of the status page (seed_demo, DEBUG only): the card-network switches, an announced
+maintenance window of a demo acquirer, and that bank's escalation contacts in the English
+template."""
 
 from datetime import timedelta
 
@@ -10,6 +11,29 @@ from knowledge.models import Announcement
 
 DEMO_BANK = "icbc"
 TITLE_ZH = "工商银行收单系统例行维护"
+
+
+NETWORKS = [  # code, name_zh, name_en: the card-network switches the demo merchants' cards use
+    ("cups", "银联转接网络", "UnionPay switch"),
+    ("visa", "Visa 网络", "Visa network"),
+]
+
+
+def seed_networks() -> int:
+    """The card-network switches of the status page (created once; returns how many were new)."""
+    created = 0
+    for code, name_zh, name_en in NETWORKS:
+        _bank, new = Bank.objects.get_or_create(
+            code=code,
+            defaults={
+                "name_zh": name_zh,
+                "name_en": name_en,
+                "is_acquirer": False,
+                "is_network": True,
+            },
+        )
+        created += new
+    return created
 
 
 def seed_maintenance_window(now=None) -> int:

@@ -13,11 +13,13 @@ from diagnosis.status import selectors
 @public_page
 def status(request):
     now = timezone.now()
+    overview = selectors.status_overview(now=now)
     return render(
         request,
         "diagnosis/status.html",
         {
-            "overview": selectors.status_overview(now=now),
+            "overview": [item for item in overview if item.kind == "acquirer"],
+            "networks": [item for item in overview if item.kind == "network"],
             "incidents": selectors.recent_incidents(now=now),
             "history_days": selectors.HISTORY_DAYS,
             "now": now,

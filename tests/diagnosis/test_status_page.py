@@ -31,9 +31,10 @@ def incident(bank, *, hours_ago=1, **kwargs):
     )
 
 
-def window(bank, *, start_hours, length_hours=2, title="系统升级"):
+def window(bank, *, start_hours, length_hours=2, title="系统升级", **kwargs):
     start = timezone.now() + timedelta(hours=start_hours)
     return Announcement.objects.create(
+        **kwargs,
         bank=bank,
         title_zh=f"{bank.name_zh}{title}",
         title_en=f"{bank.name_en} upgrade",
@@ -59,6 +60,35 @@ def test_states_from_incidents_and_announcements(client, banks, django_assert_ma
     assert "维护中" in state_of(body, "boc")
     fine = state_of(body, "cmb")
     assert "正常" in fine and "已公告维护" in fine and upcoming.title_zh in body
+
+
+def test_card_network_switches_have_their_own_section_and_states(client, banks):
+    network = Announcement.BankRole.NETWORK
+    cups = factories.bank(code="cups", name_zh="银联转接", is_acquirer=False, is_network=True)
+    visa = factories.bank(code="visa", name_zh="Visa 网络", is_acquirer=False, is_network=True)
+    factories.bank(code="mc", name_zh="万事达网络", is_acquirer=False, is_network=True)
+    issuer = factories.bank(code="issuer", name_zh="某发卡行", is_acquirer=False)
+    window(cups, start_hours=-1, bank_role=network)  # network maintenance running now
+    window(visa, start_hours=-1, bank_role=network, severity=Announcement.Severity.CRITICAL)
+    Announcement.objects.create(  # a window of every acquirer: not a network's
+        bank=None,
+        title_zh="全部收单行维护",
+        title_en="All acquirers",
+        starts_at=timezone.now() - timedelta(hours=1),
+        ends_at=timezone.now() + timedelta(hours=1),
+    )
+    window(banks["fine"], start_hours=-1, bank_role=network)  # a network role on an acquirer
+    body = client.get(reverse("diagnosis:status")).content.decode()
+    networks = body[body.index('id="networks-title"') :]
+    acquirers = body[: body.index('id="networks-title"')]
+    assert 'id="bank-cups"' in networks and 'id="bank-icbc"' in acquirers
+    assert 'id="bank-cups"' not in acquirers and 'id="bank-icbc"' not in networks
+    assert f'id="bank-{issuer.code}"' not in body  # issuers are not on the page
+    assert "维护中" in state_of(body, "cups")
+    assert "服务异常" in state_of(body, "visa")  # a critical network announcement
+    assert "正常" in state_of(body, "mc")
+    assert "维护中" in state_of(body, "cmb")  # the all-acquirer window, not the network one
+    assert "正常" in state_of(body, "mc")
 
 
 def test_english_page_and_thirty_days_of_history(client, banks):
@@ -126,3 +156,11 @@ def test_the_demo_shows_the_incident_and_an_announced_window(client):
     body = client.get(reverse("diagnosis:status")).content.decode()
     assert "服务异常" in state_of(body, "ums")
     assert "已公告维护" in state_of(body, "icbc") and "工商银行收单系统例行维护" in body
+    from diagnosis.status.demo import seed_networks
+
+    assert seed_networks() == 2 and seed_networks() == 0
+    from django.core.cache import cache
+
+    cache.clear()
+    body = client.get(reverse("diagnosis:status")).content.decode()
+    assert "正常" in state_of(body, "cups") and "银联转接网络" in body

@@ -62,6 +62,9 @@ class Command(BaseCommand):
         from diagnosis.status.demo import seed_maintenance_window
 
         self.stdout.write(f"Demo maintenance window: {seed_maintenance_window()} created.")
+        from diagnosis.status.demo import seed_networks
+
+        self.stdout.write(f"Demo card-network switches: {seed_networks()} created.")
         self.stdout.write(f"seed_demo took {time.perf_counter() - started:.1f} s.")
 
     def seed_history(self, reset):
