@@ -1,8 +1,9 @@
 """Bank turnaround (issue 17): how long each bank takes to answer a batch, what it answers,
 and which batches have waited too long.
 
-- `working_days_between(start, end, zone)`: Monday–Friday days after `start`'s date up to
-  `end`'s date in the bank's time zone (Bank.time_zone; public holidays are not modelled).
+- `working_days_between(start, end, zone)`: working days after `start`'s date up to `end`'s
+  date in the bank's time zone (Bank.time_zone), on the desk's calendar (WORKING_DAYS and the
+  SLA_HOLIDAYS of diagnosis/tickets/sla.py: a public holiday is no working day for a bank either).
 - `is_overdue(batch, now)`: sent, unanswered, for more than ESCALATION_OVERDUE_WORKING_DAYS.
 - `bank_turnaround(now, days)`: per bank, median and p90 from sent to answered over the batches
   answered in the last `days` days, the share of each outcome of their tickets, and the batches
@@ -18,17 +19,19 @@ from django.db.models import Count
 from django.utils import timezone
 
 from diagnosis.models import BankOutcome, EscalationBatch, EscalationItem
+from diagnosis.tickets import sla
 
 DAYS = 90
 
 
 def working_days_between(start, end, zone) -> int:
+    _zone, _start, _end, weekdays, holidays = sla.working_hours()
     first = timezone.localtime(start, zone).date()
     last = timezone.localtime(end, zone).date()
     days = 0
     day = first + timedelta(days=1)
     while day <= last and days < 400:
-        if day.weekday() < 5:
+        if sla.is_working_day(day, weekdays, holidays):
             days += 1
         day += timedelta(days=1)
     return days

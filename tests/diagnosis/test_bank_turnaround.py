@@ -42,6 +42,14 @@ def test_working_days_skip_weekends():
     assert working_days_between(friday, friday + timedelta(days=10), SHANGHAI) == 6
 
 
+def test_public_holidays_are_no_working_days_for_banks_either(settings):
+    friday = datetime(2026, 9, 25, 10, 0, tzinfo=SHANGHAI)
+    settings.SLA_HOLIDAYS = ["2026-10-01", "2026-10-02"]  # Thursday and Friday
+    assert working_days_between(friday, friday + timedelta(days=7), SHANGHAI) == 3  # Mon–Wed
+    settings.WORKING_DAYS = [1, 2, 3, 4, 5, 6]  # a desk that works on Saturdays
+    assert working_days_between(friday, friday + timedelta(days=8), SHANGHAI) == 5
+
+
 def test_median_p90_shares_and_overdue_per_bank(agent):
     icbc = factories.bank(code="icbc", name_zh="工商银行", name_en="ICBC")
     boc = factories.bank(code="boc", name_zh="中国银行", name_en="BOC")
