@@ -396,11 +396,16 @@ def test_macro_and_link_views_query_counts_do_not_grow(agent_client, agent, merc
         )
         return ticket, counts
 
+    def least(runs):  # a query that comes and goes with the clock (a session or cache entry
+        # expiring between two runs on a slow machine) is not growth: keep each view's minimum
+        return {view: min(counts[view] for _ticket, counts in runs) for view in runs[0][1]}
+
     run()  # warm the session and the per-process caches (content types, …)
-    ticket, few = run()
+    before = [run(), run()]
+    ticket = before[0][0]
     for i in range(10):
         make_macro(name_zh=f"模板 {i}")
         ticket_reply(ticket=ticket, author=agent, body=f"回复 {i}")
-    _ticket, more = run()
+    few, more = least(before), least([run(), run()])
     assert more == few
     assert few["draft"] <= 16 and few["apply"] <= 40 and few["link"] <= 14 and few["unlink"] <= 12

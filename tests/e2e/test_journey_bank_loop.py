@@ -3,9 +3,11 @@ batch file arrives at a real SMTP server), imports the bank's reply file with on
 and one conflict, checks the preview and confirms; the merchant sees the bank's answer and the
 new status; the batch is answered; the insight page shows that bank's turnaround."""
 
+import importlib
 import io
 
 import pytest
+from django.apps import apps
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -19,6 +21,14 @@ from tests.e2e.support import FULL_CARD, MASKED_CARD, check_page, login, press
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 smtp_server = smtp_support.smtp_server
+
+
+@pytest.fixture(autouse=True)
+def _shipped_templates():
+    """The templates and outcome replies that migration 0021 installs: a transactional test
+    before this one flushed the tables, so they are installed again the same way."""
+    migration = importlib.import_module("diagnosis.migrations.0021_bank_escalation")
+    migration.install(apps, None)
 
 
 def test_agent_sends_a_batch_and_reads_the_banks_answers_back(
