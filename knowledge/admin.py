@@ -426,6 +426,8 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
                 article=previous, proposed=self._proposal(obj, form, None), author=request.user
             )
             obj._held = True
+            # Owner and "review by" date are not on the public page: they change at once.
+            Article.objects.filter(pk=obj.pk).update(owner=obj.owner, review_by=obj.review_by)
             obj.refresh_from_db()
             return
         super().save_model(request, obj, form, change)

@@ -49,10 +49,10 @@ def published(content):
     return Article.objects.get(slug="wrong-pin")
 
 
-def submit_title(client, item, title_en):
+def submit_title(client, item, title_en, **more):
     return client.post(
         f"/admin/knowledge/article/{item.pk}/change/",
-        article_form(item, title_en=title_en, review_by=item.review_by.isoformat()),
+        article_form(item, title_en=title_en, review_by=item.review_by.isoformat(), **more),
     )
 
 
@@ -118,10 +118,11 @@ def test_a_published_article_changes_only_once_a_second_editor_approves(
     before = Client().get(f"/en/articles/{published.slug}/").content.decode()  # cached now
     assert original in before
     revisions = published.revisions.count()
-    response = submit_title(signed_in(writer), published, "Wrong PIN zebrafish")
+    response = submit_title(signed_in(writer), published, "Wrong PIN zebrafish", owner=writer.pk)
     assert response.status_code == 302
     published.refresh_from_db()
     assert published.title_en == original and published.revisions.count() == revisions
+    assert published.owner == writer  # not public: the owner changes at once
     page = Client().get(f"/en/articles/{published.slug}/").content.decode()
     assert "Wrong PIN zebrafish" not in page and original in page
     change = ArticleChange.objects.get(article=published)
@@ -288,3 +289,18 @@ def test_the_review_page_is_for_editors_only(published, writer, client):
     assert client.post(review_url(change), {"decision": "approve"}).status_code == 403
     change.refresh_from_db()
     assert change.is_pending
+
+
+def test_the_review_pages_speak_english_too(published, writer, reviewer):
+    change = publishing.article_change_submit(
+        article=published, proposed={"title_en": "Other"}, author=writer
+    )
+    client = signed_in(reviewer)
+    body = client.get("/en" + review_url(change)).content.decode()
+    assert "Approve and publish" in body and "Send back to the author" in body
+    listing = client.get("/en" + CHANGES).content.decode()
+    assert "Changes waiting for review" in listing
+    assert (
+        "Changes waiting for review (1)"
+        in client.get("/en/admin/knowledge/article/").content.decode()
+    )
