@@ -304,3 +304,38 @@ def test_the_review_pages_speak_english_too(published, writer, reviewer):
         "Changes waiting for review (1)"
         in client.get("/en/admin/knowledge/article/").content.decode()
     )
+
+
+def test_a_new_article_can_go_to_review_from_the_add_form(content, writer):
+    from knowledge.models import Category
+
+    data = {
+        "slug": "pin-pad-review",
+        "category": Category.objects.get(key="pin").pk,
+        "status": "published",  # not on the form for this editor: ignored
+        "title_zh": "密码键盘",
+        "title_en": "PIN pad",
+        "summary_zh": "摘要",
+        "summary_en": "Summary",
+        "votes-TOTAL_FORMS": "0",
+        "votes-INITIAL_FORMS": "0",
+        "votes-MIN_NUM_FORMS": "0",
+        "votes-MAX_NUM_FORMS": "1000",
+        "_submit_review": "1",
+    }
+    response = signed_in(writer).post("/admin/knowledge/article/add/", data, follow=True)
+    created = Article.objects.get(slug="pin-pad-review")
+    assert not created.is_published
+    assert "另一位编辑批准后才会发布" in response.content.decode()
+    change = ArticleChange.objects.get(article=created)
+    assert change.changed_fields == ["status"] and change.proposed["status"] == "published"
+
+
+def test_an_unchanged_published_article_submits_nothing(published, writer):
+    response = signed_in(writer).post(
+        f"/admin/knowledge/article/{published.pk}/change/",
+        article_form(published, review_by=published.review_by.isoformat()),
+        follow=True,
+    )
+    assert "没有改动，没有提交" in response.content.decode()
+    assert not ArticleChange.objects.exists()
