@@ -408,12 +408,6 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             request, object_id, form_url, {**extra, **(extra_context or {})}
         )
 
-    def _proposal(self, obj, form, status):
-        proposed = article_snapshot_of_form(obj, form)
-        if status is not None:
-            proposed["status"] = status
-        return proposed
-
     def save_model(self, request, obj, form, change):
         previous = None
         if change and obj.pk:
@@ -423,7 +417,7 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             # A published article changes only once a second editor approves: keep the form's
             # content as a proposal and leave the article (and the public page) as it is.
             obj._submitted = publishing.article_change_submit(
-                article=previous, proposed=self._proposal(obj, form, None), author=request.user
+                article=previous, proposed=article_snapshot_of_form(obj, form), author=request.user
             )
             obj._held = True
             # Owner and "review by" date are not on the public page: they change at once.
