@@ -339,3 +339,22 @@ def test_an_unchanged_published_article_submits_nothing(published, writer):
     )
     assert "没有改动，没有提交" in response.content.decode()
     assert not ArticleChange.objects.exists()
+
+
+def test_the_review_page_reads_a_constant_number_of_rows(
+    published, writer, reviewer, django_assert_max_num_queries
+):
+    small = publishing.article_change_submit(
+        article=published, proposed={"title_en": "One field"}, author=writer
+    )
+    everything = {
+        key: f"{value} v2" for key, value in small.base.items() if key.endswith(("_zh", "_en"))
+    }
+    large = publishing.article_change_submit(article=published, proposed=everything, author=writer)
+    assert len(large.changed_fields) > 10
+    client = signed_in(reviewer)
+    client.get(review_url(small))
+    with django_assert_max_num_queries(12) as few:
+        client.get(review_url(small))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(review_url(large)).status_code == 200
