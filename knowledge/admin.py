@@ -20,12 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from diagnosis.core import permissions
 from diagnosis.core.admin import ReadOnlyAdminMixin
 from diagnosis.core.cards import scrub_text
-from knowledge import services
+from knowledge import publishing, services
 from knowledge.diffing import side_by_side
 from knowledge.loading import article_snapshot
 from knowledge.models import (
     Announcement,
     Article,
+    ArticleChange,
     ArticleRevision,
     ArticleVote,
     Category,
@@ -282,11 +283,13 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
         "recent_revisions",
+        "review_changes",
         "last_verified",
     )
-    actions = ("publish", "unpublish", "mark_verified")
+    actions = ("publish", "submit_for_review", "unpublish", "mark_verified")
     inlines = [ArticleVoteInline]
     save_on_top = True
+    change_list_template = "admin/knowledge/article/change_list.html"
     fieldsets = (
         (
             None,
@@ -333,7 +336,14 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
         ),
         (
             _("反馈与修订"),
-            {"fields": ("helpful", ("created_at", "updated_at"), "recent_revisions")},
+            {
+                "fields": (
+                    "helpful",
+                    ("created_at", "updated_at"),
+                    "recent_revisions",
+                    "review_changes",
+                )
+            },
         ),
         REVIEW_FIELDSET,
     )
@@ -376,26 +386,131 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             gettext("查看全部修订并恢复"),
         )
 
-    # --- revisions on every save ----------------------------------------------------------
+    # --- review before publish (knowledge/publishing.py) ----------------------------------
+    def has_publish_permission(self, request, obj=None):
+        # (An action's permissions are alternatives: this one includes "change".)
+        return permissions.can_publish_articles(request.user) and self.has_change_permission(
+            request, obj
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if not self.has_publish_permission(request):
+            return (*fields, "status")  # drafts only; publishing goes through a review
+        return fields
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra = {
+            "can_publish": self.has_publish_permission(request),
+            "submit_label": gettext("提交复审"),
+        }
+        return super().changeform_view(
+            request, object_id, form_url, {**extra, **(extra_context or {})}
+        )
+
     def save_model(self, request, obj, form, change):
+        previous = None
         if change and obj.pk:
             previous = Article.objects.select_related("category").get(pk=obj.pk)
             obj._revision_before = article_snapshot(previous)
+        if not self.has_publish_permission(request) and previous and previous.is_published:
+            # A published article changes only once a second editor approves: keep the form's
+            # content as a proposal and leave the article (and the public page) as it is.
+            obj._submitted = publishing.article_change_submit(
+                article=previous, proposed=article_snapshot_of_form(obj, form), author=request.user
+            )
+            obj._held = True
+            # Owner and "review by" date are not on the public page: they change at once.
+            Article.objects.filter(pk=obj.pk).update(owner=obj.owner, review_by=obj.review_by)
+            obj.refresh_from_db()
+            return
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
         article = form.instance
+        if getattr(article, "_held", False):
+            return
+        super().save_related(request, form, formsets, change)
         before = getattr(article, "_revision_before", {})
         after = article_snapshot(article)
         changed = sorted(k for k in after if before.get(k) != after[k])
         services.article_revision_create(
             article=article, author=request.user, changed_fields=changed
         )
+        if "_submit_review" in request.POST and not article.is_published:
+            # A draft submitted for review: the proposal is the draft, published.
+            proposed = {**after, "status": Article.Status.PUBLISHED}
+            article._submitted = publishing.article_change_submit(
+                article=article, proposed=proposed, author=request.user
+            )
 
-    @admin.action(description=_("发布所选文章"), permissions=["change"])
+    def construct_change_message(self, request, form, formsets, add=False):
+        if getattr(form.instance, "_held", False):
+            return []  # nothing was saved (the inlines neither)
+        return super().construct_change_message(request, form, formsets, add)
+
+    def log_change(self, request, obj, message):
+        if getattr(obj, "_held", False):
+            return None  # nothing changed yet: the submission is in the audit trail
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(obj, "_held", False) or hasattr(obj, "_submitted"):
+            self._submitted_message(request, getattr(obj, "_submitted", None))
+            return HttpResponseRedirect(reverse("admin:knowledge_article_change", args=[obj.pk]))
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if hasattr(obj, "_submitted"):
+            self._submitted_message(request, getattr(obj, "_submitted", None))
+            return HttpResponseRedirect(reverse("admin:knowledge_article_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    def _submitted_message(self, request, submitted):
+        if submitted is None:
+            self.message_user(request, gettext("没有改动，没有提交。"), messages.WARNING)
+        else:
+            self.message_user(
+                request,
+                gettext("修改已提交复审：另一位编辑批准后才会发布，公开页面暂时不变。"),
+                messages.SUCCESS,
+            )
+
+    @admin.display(description=_("复审"))
+    def review_changes(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        changes = list(
+            obj.changes.select_related("author", "reviewer").order_by("-submitted_at", "-pk")[:5]
+        )
+        if not changes:
+            return gettext("没有提交过复审的修改。")
+        rows = [
+            (
+                reverse("admin:knowledge_article_change_review", args=[c.pk]),
+                timezone.localtime(c.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                c.get_state_display(),
+                c.author or "—",
+                f" · {c.reviewer}: {c.comment}" if c.comment else "",
+            )
+            for c in changes
+        ]
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{} · {}</a> · {}{}', rows)
+
+    @admin.action(description=_("发布所选文章"), permissions=["publish"])
     def publish(self, request, queryset):
         self._set_status(request, queryset, Article.Status.PUBLISHED)
+
+    @admin.action(description=_("把所选草稿提交复审（批准后发布）"), permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        count = 0
+        for article in queryset.exclude(status=Article.Status.PUBLISHED).select_related("category"):
+            proposed = {**article_snapshot(article), "status": Article.Status.PUBLISHED}
+            if publishing.article_change_submit(
+                article=article, proposed=proposed, author=request.user
+            ):
+                count += 1
+        self.message_user(request, gettext("已提交复审：%(count)d 篇。") % {"count": count})
 
     @admin.action(description=_("把所选文章改回草稿"), permissions=["change"])
     def unpublish(self, request, queryset):
@@ -412,6 +527,10 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             count += 1
         self.message_user(request, gettext("已更新 %(count)d 篇文章。") % {"count": count})
 
+    def changelist_view(self, request, extra_context=None):
+        extra = {"pending_changes": ArticleChange.objects.pending().count()}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
     # --- history and restore views --------------------------------------------------------
     def get_urls(self):
         own = [
@@ -424,6 +543,16 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
                 "<path:object_id>/revisions/<int:revision_id>/restore/",
                 self.admin_site.admin_view(self.restore_view),
                 name="knowledge_article_revision_restore",
+            ),
+            path(
+                "changes/",
+                self.admin_site.admin_view(self.pending_changes_view),
+                name="knowledge_article_changes",
+            ),
+            path(
+                "changes/<int:change_id>/",
+                self.admin_site.admin_view(self.change_review_view),
+                name="knowledge_article_change_review",
             ),
             path(
                 "review-queue/",
@@ -468,6 +597,71 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             "days": review.QUEUE_DAYS,
         }
         return TemplateResponse(request, "admin/knowledge/review_queue.html", context)
+
+    def pending_changes_view(self, request):
+        """Changes waiting for review, oldest first (keyset pages), and the signed-in editor's
+        own changes that were sent back, with the comments."""
+        from diagnosis.core.pagination import SortKey, keyset_page
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        keys = (SortKey("submitted_at"), SortKey("pk", integer=True))
+        page = keyset_page(
+            publishing.pending_changes(),
+            keys,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+            per_page=50,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("等待复审的修改"),
+            "page": page,
+            "sent_back": publishing.sent_back_to(request.user),
+            "me": request.user.pk,
+        }
+        return TemplateResponse(request, "admin/knowledge/article/changes.html", context)
+
+    def change_review_view(self, request, change_id):
+        """One change: the published text beside the proposed one (both languages), and for a
+        second editor the approve / send back forms."""
+        from knowledge.forms import SendBackForm
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        change = get_object_or_404(
+            ArticleChange.objects.select_related("article__category", "author", "reviewer"),
+            pk=change_id,
+        )
+        can_review = permissions.can_review_article_change(request.user, change)
+        form = SendBackForm()
+        if request.method == "POST":
+            if not can_review:
+                raise PermissionDenied
+            if request.POST.get("decision") == "approve":
+                publishing.article_change_approve(change=change, reviewer=request.user)
+                self.message_user(request, gettext("已批准，修改已发布。"), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:knowledge_article_changes"))
+            form = SendBackForm(request.POST)
+            if form.is_valid():
+                publishing.article_change_send_back(
+                    change=change, reviewer=request.user, comment=form.cleaned_data["comment"]
+                )
+                self.message_user(request, gettext("已退回给作者。"), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:knowledge_article_changes"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": change.article,
+            "change": change,
+            "rows": publishing.change_diff(change, label=field_label),
+            "can_review": can_review,
+            "own": change.author_id == request.user.pk,
+            "form": form,
+            "title": gettext("复审修改：%(title)s") % {"title": change.article.title_zh},
+        }
+        return TemplateResponse(request, "admin/knowledge/article/change_review.html", context)
 
     def _article_or_404(self, request, object_id):
         article = self.get_object(request, object_id)
@@ -522,6 +716,15 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             for name, value in revision.data.items()
             if current.get(name) != value
         ]
+        if request.method == "POST" and not self.has_publish_permission(request):
+            # Restoring is publishing too: without the permission it becomes a proposal.
+            submitted = publishing.article_change_submit(
+                article=article, proposed=revision.data, author=request.user
+            )
+            self._submitted_message(request, submitted)
+            return HttpResponseRedirect(
+                reverse("admin:knowledge_article_change", args=[article.pk])
+            )
         if request.method == "POST":
             services.article_revision_restore(revision=revision, author=request.user)
             self.message_user(
@@ -542,6 +745,18 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
             "title": gettext("恢复修订：%(title)s") % {"title": article.title_zh},
         }
         return TemplateResponse(request, "admin/knowledge/article/restore.html", context)
+
+
+def article_snapshot_of_form(obj, form) -> dict:
+    """The snapshot an admin form would save (the instance's new values, the chosen codes and
+    related articles), without saving anything."""
+    snapshot = article_snapshot(obj)
+    data = getattr(form, "cleaned_data", {})
+    if "codes" in data:
+        snapshot["codes"] = sorted(c.code for c in data["codes"])
+    if "related" in data:
+        snapshot["related"] = sorted(a.slug for a in data["related"])
+    return snapshot
 
 
 def field_label(name: str) -> str:

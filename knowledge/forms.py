@@ -1,7 +1,10 @@
-"""Forms of the public knowledge pages: the search box and an article's "was this helpful?"."""
+"""Forms of the public knowledge pages (the search box and an article's "was this helpful?"),
+and the reviewer's "send back" form of review before publish (knowledge/publishing.py)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from diagnosis.core.forms import CardSafeFormMixin
 
 
 class SearchForm(forms.Form):
@@ -43,3 +46,15 @@ class VoteForm(forms.Form):
     @property
     def is_helpful(self) -> bool:
         return self.cleaned_data["helpful"] == "yes"
+
+
+class SendBackForm(CardSafeFormMixin, forms.Form):
+    """What the reviewer tells the author; card numbers are masked as the form is bound."""
+
+    comment = forms.CharField(
+        label=_("退回意见"),
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("退回时请写明原因，作者会看到这条意见。")},
+    )

@@ -228,6 +228,8 @@ class Article(BilingualMixin, Reviewed):
         ordering = ["category__position", "slug"]
         verbose_name = _("文章")
         verbose_name_plural = _("文章")
+        # Lead editors (and admins): publish without review (diagnosis.core.permissions).
+        permissions = [("publish_article", _("不经复审直接发布文章"))]
 
     def __str__(self):
         return self.title_zh
@@ -272,6 +274,74 @@ class ArticleRevision(models.Model):
 
     def __str__(self):
         return f"{self.article.slug} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ArticleChangeQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(state=ArticleChange.State.PENDING)
+
+
+class ArticleChange(models.Model):
+    """A change to an article submitted for review (review before publish): the proposed content
+    as a snapshot (the revision format), kept apart from the article until a second editor
+    approves it (then applied like any edit) or sends it back with a comment for its author.
+    These rows, with the audit events of knowledge/publishing.py, are the trail of the review."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("等待复审")
+        APPROVED = "approved", _("已批准发布")
+        SENT_BACK = "sent_back", _("已退回")
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="changes", verbose_name=_("文章")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("提交人"),
+    )
+    state = models.CharField(
+        _("状态"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now, db_index=True)
+    # The article as it was when the change was submitted, and as the author proposes it.
+    base = ScrubbedJSONField(_("提交时的内容"), default=dict)
+    proposed = ScrubbedJSONField(_("提议的内容"), default=dict)
+    changed_fields = ScrubbedJSONField(_("修改的字段"), default=list)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("复审人"),
+    )
+    reviewed_at = models.DateTimeField(_("复审时间"), null=True, blank=True)
+    comment = ScrubbedTextField(_("复审意见"), blank=True, max_length=2000)
+    revision = models.ForeignKey(
+        ArticleRevision,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("发布后的修订"),
+    )
+
+    objects = ArticleChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["submitted_at", "pk"]
+        verbose_name = _("待复审的修改")
+        verbose_name_plural = _("待复审的修改")
+
+    def __str__(self):
+        return f"{self.article.slug} · {self.get_state_display()}"
+
+    @property
+    def is_pending(self):
+        return self.state == self.State.PENDING
 
 
 class ArticleVote(models.Model):

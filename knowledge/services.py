@@ -50,7 +50,13 @@ def revision_changes(revision, previous_data) -> list[dict]:
 def article_revision_restore(*, revision, author) -> ArticleRevision:
     """Put the article back to a snapshot; the restore is itself a new revision."""
     article = Article.objects.select_for_update().get(pk=revision.article_id)
-    data = revision.data
+    return article_snapshot_apply(article=article, data=revision.data, author=author)
+
+
+def article_snapshot_apply(*, article, data, author) -> ArticleRevision:
+    """Give `article` the values of a snapshot (all of it, or some keys: restores, approved
+    changes) through its own save, so search analysis, index and page cache follow; recorded as
+    a new revision. Call inside a transaction with the article locked."""
     before = article_snapshot(article)
     for name in ARTICLE_FIELDS:
         for suffix in LANG_KEYS:
@@ -59,14 +65,15 @@ def article_revision_restore(*, revision, author) -> ArticleRevision:
                 setattr(article, key, data[key])
     if data.get("status") in Article.Status.values:
         article.status = data["status"]
-    category = Category.objects.filter(key=data.get("category")).first()
-    if category is not None:
-        article.category = category
+    if "category" in data:
+        category = Category.objects.filter(key=data["category"]).first()
+        if category is not None:
+            article.category = category
     article.save()
-    article.codes.set(ResponseCode.objects.filter(code__in=data.get("codes", [])))
-    article.related.set(
-        Article.objects.filter(slug__in=data.get("related", [])).exclude(pk=article.pk)
-    )
+    if "codes" in data:
+        article.codes.set(ResponseCode.objects.filter(code__in=data["codes"]))
+    if "related" in data:
+        article.related.set(Article.objects.filter(slug__in=data["related"]).exclude(pk=article.pk))
     after = article_snapshot(article)
     changed = sorted(k for k in after if before.get(k) != after[k])
     return article_revision_create(article=article, author=author, changed_fields=changed)

@@ -58,6 +58,15 @@ def editor(**kwargs) -> User:
     return user(groups=[KNOWLEDGE_EDITORS], is_staff=True, **kwargs)
 
 
+def lead_editor(**kwargs) -> User:
+    """An editor who publishes without review (knowledge.publish_article, given to the user)."""
+    from django.contrib.auth.models import Permission
+
+    lead = editor(**kwargs)
+    lead.user_permissions.add(Permission.objects.get(codename="publish_article"))
+    return type(lead).objects.get(pk=lead.pk)  # permissions are cached per instance
+
+
 def ticket(*, merchant=None, user=None, **kwargs):
     """A ticket recorded through the ticket service (numbered, masked, with its CREATED event)."""
     from datetime import timedelta

@@ -230,6 +230,27 @@ def can_restore_article_revisions(user) -> bool:
     return can_edit_knowledge(user) and user.has_perm("knowledge.change_article")
 
 
+# Review before publish: what the public reads changes only through a lead editor (an editor
+# given "knowledge.publish_article", alone or through a group) or an admin; other editors submit
+# their changes for review (knowledge/publishing.py), and a second editor approves them.
+
+
+def can_publish_articles(user) -> bool:
+    """Publish directly: set the status to published, edit a published article, restore."""
+    return can_edit_knowledge(user) and user.has_perm("knowledge.publish_article")
+
+
+def can_review_article_change(user, change) -> bool:
+    """Approve or send back a pending change: any editor who may change articles, except the
+    change's author (no self-approval, lead editors included)."""
+    return (
+        can_edit_knowledge(user)
+        and user.has_perm("knowledge.change_article")
+        and change.is_pending
+        and change.author_id != user.pk
+    )
+
+
 # --- Decline insight and incidents (insight helper) ----------------------------------------------
 # Agents read the dashboard and handle incidents; merchants, editors and visitors only see the
 # banners (diagnosis.insight.context_processors).

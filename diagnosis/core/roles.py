@@ -11,7 +11,8 @@ KNOWLEDGE_EDITORS = "Knowledge editors"
 
 ROLE_LABELS = {SUPPORT_AGENTS: _("支持专员"), KNOWLEDGE_EDITORS: _("知识编辑")}
 
-# app_label -> models whose add/change/delete/view permissions the role gets.
+# app_label -> models whose add/change/delete/view permissions the role gets (and no other
+# permission of theirs: "knowledge.publish_article" is granted to lead editors one by one).
 ROLE_MODEL_PERMISSIONS = {
     KNOWLEDGE_EDITORS: {
         "knowledge": [
@@ -49,7 +50,9 @@ def sync_role_permissions(sender=None, **kwargs):
         for app_label, models in apps.items():
             wanted.extend(
                 Permission.objects.filter(
-                    content_type__app_label=app_label, content_type__model__in=models
+                    content_type__app_label=app_label,
+                    content_type__model__in=models,
+                    codename__regex=r"^(add|change|delete|view)_",
                 )
             )
         missing = set(wanted) - set(group.permissions.all())

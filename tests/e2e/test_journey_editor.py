@@ -18,7 +18,7 @@ def test_editor_publishes_change_and_draft_stays_hidden(live_server, content, ma
     article, other = Article.objects.published().order_by("slug")[:2]
     # Both start as drafts: `article` is the editor's work in progress, `other` stays one.
     Article.objects.filter(pk__in=[article.pk, other.pk]).update(status=Article.Status.DRAFT)
-    editor = factories.editor(username="editor-wang")
+    editor = factories.lead_editor(username="editor-wang")  # publishes without review
     public = make_page()
 
     for slug in (article.slug, other.slug):

@@ -12,6 +12,13 @@ from tests.knowledge.helpers import article
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def editor(db):
+    """A lead editor: these tests are about editing itself. Editors who must have their changes
+    reviewed first: tests/knowledge/test_review_before_publish.py."""
+    return factories.lead_editor()
+
+
 def article_form(item, **changes):
     """The admin change form's POST data for an article, with changes."""
     data = {

@@ -26,7 +26,7 @@ def test_the_diff_escapes_what_editors_typed():
 
 
 def test_the_history_page_shows_both_languages_side_by_side(client, content):
-    editor = factories.editor()
+    editor = factories.lead_editor()  # publishes directly (no review before publish)
     factories.sign_in(client, editor)
     article = Article.objects.get(slug="insufficient-balance")
     data = {

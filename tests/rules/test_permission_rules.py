@@ -40,6 +40,7 @@ can_publish_wizard             .  .  .  .  .  .  y  .  y
 can_view_wizard_stats          .  .  .  .  .  .  y  .  y
 can_preview_articles           .  .  .  .  .  .  y  .  y
 can_restore_article_revisions  .  .  .  .  .  .  y  .  y
+can_publish_articles           .  .  .  .  .  .  .  .  y
 can_view_insight               .  .  .  .  y  y  .  .  y
 can_manage_incidents           .  .  .  .  y  y  .  .  y
 can_save_desk_views            .  .  .  .  y  y  .  .  y
@@ -139,7 +140,7 @@ def test_tables_cover_every_permission_function():
     named = set(_rows(ROLE_TABLE)) | set(_rows(TICKET_TABLE)) | {"ticket_role", "role_required"}
     named |= {key[0] for key in _rows(STATUS_TABLE, 2)}
     named |= {"visible_tickets", "can_view_attachment", "can_change_ticket_status"}
-    named |= {"ticket_status_choices", "can_delete_desk_view"}
+    named |= {"ticket_status_choices", "can_delete_desk_view", "can_review_article_change"}
     named |= {key[0] for key in _rows(PAIR_TABLE, 2)}
     public = {
         name
@@ -271,6 +272,30 @@ def test_editor_needs_the_specific_model_permission(function, codename):
     editor = type(editor).objects.get(pk=editor.pk)  # fresh permission cache
     assert not getattr(p, function)(editor)
     assert p.can_edit_knowledge(editor)  # still an editor, just not for this
+
+
+def test_lead_editors_publish_with_the_permission_and_staff_status():
+    lead = factories.editor()
+    assert not p.can_publish_articles(lead)  # the editors' group does not carry it
+    lead.user_permissions.add(Permission.objects.get(codename="publish_article"))
+    lead = type(lead).objects.get(pk=lead.pk)
+    assert p.can_publish_articles(lead)
+    lead.is_staff = False
+    assert not p.can_publish_articles(lead)
+
+
+def test_pending_changes_are_reviewed_by_another_editor(world):
+    from knowledge.models import Article, ArticleChange
+
+    actors, _ticket = world
+    change = ArticleChange(article=Article(), author=actors["editor"])
+    allowed = {n for n, u in actors.items() if p.can_review_article_change(u, change)}
+    assert allowed == {"admin"}  # the author cannot approve their own change
+    change.author = actors["admin"]
+    allowed = {n for n, u in actors.items() if p.can_review_article_change(u, change)}
+    assert allowed == {"editor"}
+    change.state = ArticleChange.State.SENT_BACK
+    assert not any(p.can_review_article_change(u, change) for u in actors.values())
 
 
 def test_saved_views_are_deleted_by_their_owner_or_a_superuser(world):

@@ -508,6 +508,10 @@ def admin_url(route, world):
     if match and "<" in route:
         obj = admin_object(match["app"], match["model"])
         url = url.replace("<path:object_id>", str(obj.pk)).replace("<id>", str(obj.pk))
+        if "<int:change_id>" in url:  # a pending change (review before publish)
+            from knowledge.models import ArticleChange
+
+            url = url.replace("<int:change_id>", str(ArticleChange.objects.first().pk))
         if "<int:revision_id>" in url:
             revision = obj.revisions.first() if hasattr(obj, "revisions") else None
             url = url.replace("<int:revision_id>", str(revision.pk if revision else 0))
@@ -522,6 +526,10 @@ def admin_world(world, database_tasks):
 
     ArticleVote.objects.create(article=world.article, voter_key="k" * 10, helpful=True)
     ArticleRevision.objects.create(article=world.article, author=world.editor, data={})
+    from knowledge.models import ArticleChange
+
+    # Submitted by someone else: the editor and the superuser may both review it.
+    ArticleChange.objects.create(article=world.article, author=world.agent, proposed={})
     from knowledge.models import SearchQueryDay, SynonymGroup
 
     SearchQueryDay.objects.create(day=timezone.localdate(), lang="zh", query="没找到", searches=1)

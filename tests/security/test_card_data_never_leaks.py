@@ -321,6 +321,17 @@ def test_full_card_numbers_never_leak(world, log_output, settings):
         "admin-article", editor.post(f"/admin/knowledge/article/{article.pk}/change/", data)
     )
     assert response.status_code == 302, response.content[:300]
+    # The editor's change waits for review (review before publish): the superuser reads it
+    # beside the published text, then approves it.
+    from knowledge.models import ArticleChange
+
+    reviewer = Client()
+    factories.sign_in(reviewer, world.superuser)
+    change_url = f"/admin/knowledge/article/changes/{ArticleChange.objects.get().pk}/"
+    rec.record("admin-changes", reviewer.get("/admin/knowledge/article/changes/"))
+    rec.record("admin-change-review", reviewer.get(change_url))
+    response = rec.record("admin-approve", reviewer.post(change_url, {"decision": "approve"}))
+    assert response.status_code == 302, response.content[:300]
     rec.record("article", anonymous.get(article.get_absolute_url(), follow=True))
     rec.record("admin-history", editor.get(f"/admin/knowledge/article/{article.pk}/history/"))
     response = rec.record(
