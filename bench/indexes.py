@@ -109,7 +109,10 @@ def _workload(ctx):
             "incident detection",
             lambda: detection.detect_incidents(since=timezone.now() - timedelta(hours=6)),
         ),
-        ("terminal health", lambda: terminal_health.flagged_tids([sample.tid])),
+        (
+            "terminal health",
+            lambda: terminal_health.flagged_terminals([(sample.merchant_id, sample.tid)]),
+        ),
         ("first-reply deadline job", lambda: jobs.sla_warnings()),
         ("auto-close job", lambda: jobs.auto_close(limit=5)),
         ("deleting a user (SET NULL)", User.objects.filter(pk=agent.pk).delete),
