@@ -16,6 +16,7 @@ import pytest
 from diagnosis.accounts import demo
 from diagnosis.demo import history
 from diagnosis.models import EscalationBatch, Ticket, User
+from diagnosis.status.demo import seed_maintenance_window, seed_networks
 from diagnosis.tickets.demo import seed_tickets
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import login
@@ -52,6 +53,8 @@ def test_screenshots(live_server, content, make_page):
     demo.seed_accounts()
     history.build()  # ninety days of activity: the desk, insight and escalations at work
     seed_tickets()
+    seed_maintenance_window()
+    seed_networks()
     answered = EscalationBatch.objects.filter(status="answered").order_by("-answered_at").first()
     assert answered is not None, "the demo history has answered batches"
     merchant = User.objects.get(username="merchant-a")
@@ -74,6 +77,8 @@ def test_screenshots(live_server, content, make_page):
         shoot(page, "wizard-outcome")
         page.goto(base + "/en/")
         shoot(page, "home-english")
+        page.goto(base + "/status/")  # the demo's current incident, a window ahead, networks
+        shoot(page, "status")
 
         shop = make_page(viewport=viewport)
         login(shop, base, merchant, password=demo.DEMO_PASSWORD)
