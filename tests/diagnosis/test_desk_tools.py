@@ -396,8 +396,7 @@ def test_macro_and_link_views_query_counts_do_not_grow(agent_client, agent, merc
         )
         return ticket, counts
 
-    def least(runs):  # a query that comes and goes with the clock (a session or cache entry
-        # expiring between two runs on a slow machine) is not growth: keep each view's minimum
+    def least(runs):  # each view's fewest queries over the runs
         return {view: min(counts[view] for _ticket, counts in runs) for view in runs[0][1]}
 
     run()  # warm the session and the per-process caches (content types, …)
@@ -407,5 +406,8 @@ def test_macro_and_link_views_query_counts_do_not_grow(agent_client, agent, merc
         make_macro(name_zh=f"模板 {i}")
         ticket_reply(ticket=ticket, author=agent, body=f"回复 {i}")
     few, more = least(before), least([run(), run()])
-    assert more == few
+    # Ten more macros and replies would add at least ten queries to a view that grows with them;
+    # applying a macro varies by one query with the clock on a busy machine (seen in CI, either
+    # way round), which is not growth.
+    assert all(more[view] <= few[view] + (view == "apply") for view in few), (few, more)
     assert few["draft"] <= 16 and few["apply"] <= 40 and few["link"] <= 14 and few["unlink"] <= 12
