@@ -10,6 +10,8 @@ class KnowledgeConfig(AppConfig):
     def ready(self):
         from config import pagecache
         from knowledge import signals
+        from knowledge.gaps import services as gaps
 
         signals.connect()
         pagecache.connect()
+        gaps.connect()

@@ -280,6 +280,9 @@ KNOWLEDGE_LOOKUP_BATCH = int(os.environ.get("KNOWLEDGE_LOOKUP_BATCH", "50"))
 KNOWLEDGE_REVIEW_DAYS = {"default": 180, "risk_compliance": 60, "issuer_system": 90}
 KNOWLEDGE_GAP_BATCH = int(os.environ.get("KNOWLEDGE_GAP_BATCH", "100"))
 KNOWLEDGE_GAP_FLUSH_SECONDS = int(os.environ.get("KNOWLEDGE_GAP_FLUSH_SECONDS", "30"))
+# The content-gap report per date range is kept this long at most; any new count or content edit
+# replaces it sooner (knowledge/gaps/selectors.py).
+KNOWLEDGE_GAP_REPORT_SECONDS = int(os.environ.get("KNOWLEDGE_GAP_REPORT_SECONDS", "900"))
 
 # Sign-in protection (diagnosis/accounts/throttle.py, README "Security").
 LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))

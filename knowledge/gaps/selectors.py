@@ -1,9 +1,20 @@
 """The content-gap report: read from the per-day tables only (a bounded number of queries,
-whatever the traffic: 1M wizard runs or a year of searches are a few thousand rows a day)."""
+whatever the traffic: 1M wizard runs or a year of searches are a few thousand rows a day).
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+A year of searches is still ~550,000 day rows, most of them the long tail of queries typed once,
+and summing them per query takes a third of a second of the database. So the report, like the
+insight dashboard's aggregates, is kept in the shared cache per date range and language
+(`cached_gap_report`), under the gaps version (replaced whenever counts are written: a batch
+flush, a wizard run, a vote) and the pages version (any content edit: a code added is no longer
+unknown, a wizard edit renames outcomes). A cached report is never older than the counts written
+so far; KNOWLEDGE_GAP_REPORT_SECONDS only bounds how long an unused one is kept.
+"""
 
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from knowledge.models import (
@@ -29,6 +40,7 @@ class GapReport:
     outcomes: list
     questions: list
     articles: list
+    computed_at: datetime | None = field(default=None)
 
 
 def _share(part, whole):
@@ -177,6 +189,8 @@ def unhelpful_articles(*, start, end, limit=ROWS) -> list[dict]:
 
 
 def gap_report(*, start, end) -> GapReport:
+    from django.utils import timezone
+
     from diagnosis.wizard.snapshot import live_tree
 
     outcomes, questions = wizard_gaps(start=start, end=end, tree=live_tree())
@@ -188,7 +202,35 @@ def gap_report(*, start, end) -> GapReport:
         outcomes=outcomes,
         questions=questions,
         articles=unhelpful_articles(start=start, end=end),
+        computed_at=timezone.now(),
     )
+
+
+def report_cache_key(*, start, end) -> str:
+    from django.utils.translation import get_language
+
+    from config import pagecache
+    from knowledge.gaps import services
+
+    return ":".join(
+        (
+            "knowledge:gaps:report",
+            f"{start:%Y%m%d}-{end:%Y%m%d}",
+            get_language() or "",  # outcome and question texts are in the editor's language
+            services.version(),
+            pagecache.pages_version(),
+        )
+    )
+
+
+def cached_gap_report(*, start, end) -> GapReport:
+    """gap_report from the shared cache when nothing was counted or edited since it was made."""
+    key = report_cache_key(start=start, end=end)
+    report = cache.get(key)
+    if report is None:
+        report = gap_report(start=start, end=end)
+        cache.set(key, report, settings.KNOWLEDGE_GAP_REPORT_SECONDS)
+    return report
 
 
 def default_range(today) -> tuple[date, date]:

@@ -20,10 +20,12 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from config import versions
 from diagnosis.core.cards import scrub_text
 from knowledge.models import SearchQueryDay, UnknownCodeDay, WizardPathDay
 
 QUERY_MAX = 200
+VERSION_KEY = "knowledge:gaps-version"  # replaced whenever counts are written (the report cache)
 CODE_RE = re.compile(r"^[0-9A-Z]{2}$")
 
 _lock = threading.Lock()
@@ -108,6 +110,25 @@ def discard() -> None:
         _state["flushed"] = time.monotonic()
 
 
+def changed(**kwargs) -> None:
+    """New counts or votes are stored: every process forgets its cached content-gap reports."""
+    versions.bump(VERSION_KEY)
+
+
+def version() -> str:
+    return versions.current(VERSION_KEY)
+
+
+def connect():
+    """A vote ("not helpful" and its comment) is on the report at once."""
+    from django.db.models.signals import post_delete, post_save
+
+    from knowledge.models import ArticleVote
+
+    post_save.connect(changed, sender=ArticleVote, dispatch_uid="gaps-vote-save")
+    post_delete.connect(changed, sender=ArticleVote, dispatch_uid="gaps-vote-delete")
+
+
 def _add(model, key: dict, **deltas):
     """Add to the row with `key`, else insert it (as diagnosis.insight.rollups does)."""
     extra = deltas.pop("_set", {})
@@ -142,6 +163,8 @@ def flush() -> int:
         )
     for (day, code, source), count in sorted(codes.items()):
         _add(UnknownCodeDay, {"day": day, "code": code, "source": source}, count=count)
+    if searches or codes:
+        changed()
     return len(searches) + len(codes)
 
 
@@ -165,6 +188,7 @@ def wizard_run_added(run) -> None:
         reached=1,
         not_solved=1 if run.solved is False else 0,
     )
+    changed()
 
 
 def wizard_vote_changed(run, old, new) -> None:
@@ -175,3 +199,4 @@ def wizard_vote_changed(run, old, new) -> None:
             {"day": _run_day(run), "outcome": run.outcome, "path": run.path},
             not_solved=delta,
         )
+        changed()

@@ -233,16 +233,70 @@ def test_gap_csv_export_is_guarded_and_masked(editor_client):
 
 
 def test_gap_page_query_count_does_not_grow_with_data(editor_client, django_assert_max_num_queries):
+    from django.core.cache import cache
+
     today = timezone.localdate()
     _seed_gaps(today, n=2)
     editor_client.get(GAP_URL)
+    cache.clear()  # the report itself, not its cached copy
     with django_assert_max_num_queries(20) as small:
         editor_client.get(GAP_URL)
     _seed_gaps(today, n=40)
     _seed_gaps(today - dt.timedelta(days=3), n=40)
+    cache.clear()
     with django_assert_max_num_queries(len(small.captured_queries)) as large:
         assert editor_client.get(GAP_URL).status_code == 200
     assert len(large.captured_queries) == len(small.captured_queries)
+    # Cached: none of the report's aggregates is run again.
+    with django_assert_max_num_queries(len(small.captured_queries) - 5) as cached:
+        assert editor_client.get(GAP_URL).status_code == 200
+    assert not any("knowledge_searchqueryday" in q["sql"] for q in cached.captured_queries)
+
+
+def test_cached_report_is_replaced_by_new_counts_votes_and_content_edits(editor_client, tmp_path):
+    """The report is cached per range, yet a batch of searches, a wizard run, a vote and a new
+    code (no longer unknown) each show on the next visit."""
+    from diagnosis.models import WizardVersion
+    from diagnosis.wizard import runs
+    from diagnosis.wizard.snapshot import live_tree
+    from knowledge.models import Category, ResponseCode
+
+    seed_small(tmp_path)
+    first = editor_client.get(GAP_URL).content.decode()
+    assert NOTHING not in first and "QZ" not in first
+    assert editor_client.get(GAP_URL).content.decode().count("统计于") == 1
+    gaps.search_record(query=NOTHING, lang="zh", results=0)
+    gaps.unknown_code_record(code="QZ", source="code_page")
+    page = editor_client.get(GAP_URL).content.decode()  # the page flushes its own process first
+    assert NOTHING in page and "/admin/knowledge/responsecode/add/?code=QZ" in page
+    article = Article.objects.first()
+    gaps_before = gaps.version()
+    ArticleVote.objects.create(article=article, voter_key="k", helpful=False, comment="步骤太长")
+    assert gaps.version() != gaps_before
+    assert "步骤太长" in editor_client.get(GAP_URL).content.decode()
+    version = WizardVersion.objects.order_by("-number").first()
+    outcome = next(iter(live_tree().outcomes))
+    run = runs.run_record(
+        version_pk=version.pk,
+        path="no-code.cache-check",
+        code="",
+        outcome=outcome,
+        bank_lead=False,
+    )
+    runs.run_vote(run=run, solved=False)
+    assert "no-code.cache-check" in editor_client.get(GAP_URL).content.decode()
+    ResponseCode.objects.create(
+        code="QZ",
+        category=Category.objects.first(),
+        who_acts="cardholder",
+        retry="after_fix",
+        meaning_zh="测试",
+        meaning_en="test",
+    )
+    assert (
+        "/admin/knowledge/responsecode/add/?code=QZ"
+        not in editor_client.get(GAP_URL).content.decode()
+    )
 
 
 def test_gap_page_is_for_editors_only(client, merchant_user, agent):
