@@ -24,6 +24,10 @@ class DiagnosisConfig(AppConfig):
 
         rollups.connect()
 
+        from diagnosis.desk import live
+
+        live.connect()
+
         from diagnosis.core import scrubbed_fields
 
         scrubbed_fields.connect_third_party()

@@ -10,6 +10,7 @@
 """
 
 import hashlib
+import re
 import time
 
 from django.core.cache import cache
@@ -26,6 +27,21 @@ def tickets_changed() -> None:
     versions.bump(VERSION_KEY)
 
 
+def _ticket_saved(**kwargs) -> None:
+    tickets_changed()
+
+
+def connect() -> None:
+    """A ticket written outside the services (the admin, an import, a script) changes the
+    version too: the queue's cached table and its polling ETag never outlive a change."""
+    from django.db.models.signals import post_delete, post_save
+
+    from diagnosis.models import Ticket
+
+    post_save.connect(_ticket_saved, sender=Ticket, dispatch_uid="desk-live-ticket-save")
+    post_delete.connect(_ticket_saved, sender=Ticket, dispatch_uid="desk-live-ticket-delete")
+
+
 def tickets_version() -> str:
     return versions.current(VERSION_KEY)
 
@@ -35,6 +51,48 @@ def queue_etag(*, user_pk, query: str, language: str, now=None) -> str:
     slot = int((now or time.time()) // POLL_SLOT_SECONDS)
     raw = f"{tickets_version()}|{user_pk}|{language}|{slot}|{query}"
     return 'W/"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+
+
+CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]+)(")')
+CSRF_PLACEHOLDER = "__desk_csrf_token__"
+
+
+def results_key(*, request, language: str, agents_signature: str, now=None) -> str | None:
+    """The cache key of the queue's table for this request, or None when it must be rendered.
+
+    Everything the table shows goes into it: the tickets version (any ticket written replaces
+    it), the five-minute slot (SLA badges move with time, as for the polling ETag), the whole
+    query (filters and cursor), the agent ("assigned to me"), the language and the agents in
+    the bulk form. The bulk form's CSRF token is not: it is kept as a placeholder and filled in
+    for each request (`results_store` / `results_fill`). Not kept at all: a polling request
+    that marks the rows changed since the agent's last look (X-Desk-Seen).
+    """
+    if seen_at(request) is not None:
+        return None
+    slot = int((now or time.time()) // POLL_SLOT_SECONDS)
+    raw = "|".join(
+        (
+            tickets_version(),
+            str(slot),
+            str(request.user.pk),
+            language,
+            request.GET.urlencode(),
+            agents_signature,
+        )
+    )
+    return "desk:queue-results:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def results_store(key: str, html: str) -> None:
+    """Keep a rendered table, its CSRF tokens replaced by the placeholder."""
+    cache.set(key, CSRF_INPUT.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<3>", html), POLL_SLOT_SECONDS)
+
+
+def results_fill(html: str, request) -> str:
+    """A kept table with this request's CSRF token."""
+    from django.middleware.csrf import get_token
+
+    return html.replace(CSRF_PLACEHOLDER, get_token(request))
 
 
 def _presence_key(ticket_pk) -> str:

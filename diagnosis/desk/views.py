@@ -8,12 +8,15 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_POST
@@ -73,29 +76,20 @@ def queue(request):
         # A card number typed into a filter must not stay in the URL (history, logs, links).
         return HttpResponseRedirect(f"{request.path}?{scrubbed.urlencode()}")
     agents = list(selectors.desk_agents())
+    agents_signature = ",".join(f"{a.pk}:{a.get_username()}:{a.get_full_name()}" for a in agents)
     form = QueueFilterForm(request.GET or None, agents=agents)
     filters = form.filters()
-    page = selectors.ticket_queue(
-        user=request.user,
-        filters=filters,
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
-        changed_since=live.seen_at(request),
-    )
     query = _queue_query(request.GET)
-    faulty = terminal_health.flagged_for_tickets(page.items) if page.items else {}
-    for ticket in page.items:
-        ticket.faulty_terminal = terminal_health.is_flagged(ticket, faulty)
-    rows = cached_rows(
-        "diagnosis/_desk_row.html",
-        page.items,
-        name="ticket",
-        key=lambda t: (
-            f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.due_soon:d}"
-            f":{t.faulty_terminal:d}:{t.sla_state}:{t.changed:d}"
-        ),
-        load=selectors.ticket_queue_rows,  # only the rows the cache does not have
+    results_key = live.results_key(
+        request=request, language=get_language() or "", agents_signature=agents_signature
     )
+    results_body = cache.get(results_key) if results_key else None
+    if results_body is None:
+        results_body = _queue_results(request, filters, query, agents)
+        if results_key:
+            live.results_store(results_key, results_body)
+    else:
+        results_body = live.results_fill(results_body, request)
     shortcuts = [
         ("me", _("分配给我"), urlencode({"assignee": "me"}), filters.get("assignee") == "me"),
         (
@@ -114,12 +108,9 @@ def queue(request):
     ]
     context = {
         "form": form,
-        "page": page,
-        "tickets": page.items,
-        "rows": rows,
+        "results_body": mark_safe(results_body),  # noqa: S308 - our own rendered template
         "query": query,
         "current_url": request.get_full_path(),
-        "bulk_form": BulkActionForm(agents=agents),
         "shortcuts": shortcuts,
         "has_filters": bool(query),
         "now": timezone.now(),
@@ -133,7 +124,7 @@ def queue(request):
                 get_language() or "",
                 query,
                 pagecache.pages_version(),
-                ",".join(f"{a.pk}:{a.get_username()}:{a.get_full_name()}" for a in agents),
+                agents_signature,
             )
         ),
     }
@@ -144,6 +135,40 @@ def queue(request):
     if request.htmx:
         patch_cache_control(response, private=True, no_cache=True)
     return response
+
+
+def _queue_results(request, filters, query, agents) -> str:
+    """The queue's table (diagnosis/_desk_results_body.html) for this request, rendered."""
+    page = selectors.ticket_queue(
+        user=request.user,
+        filters=filters,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        changed_since=live.seen_at(request),
+    )
+    faulty = terminal_health.flagged_for_tickets(page.items) if page.items else {}
+    for ticket in page.items:
+        ticket.faulty_terminal = terminal_health.is_flagged(ticket, faulty)
+    rows = cached_rows(
+        "diagnosis/_desk_row.html",
+        page.items,
+        name="ticket",
+        key=lambda t: (
+            f"{t.pk}:{t.updated_at.timestamp()}:{t.is_overdue:d}:{t.due_soon:d}"
+            f":{t.faulty_terminal:d}:{t.sla_state}:{t.changed:d}"
+        ),
+        load=selectors.ticket_queue_rows,  # only the rows the cache does not have
+    )
+    context = {
+        "page": page,
+        "tickets": page.items,
+        "rows": rows,
+        "query": query,
+        "current_url": request.get_full_path(),
+        "bulk_form": BulkActionForm(agents=agents),
+        "has_filters": bool(query),
+    }
+    return render_to_string("diagnosis/_desk_results_body.html", context, request=request)
 
 
 @require_POST

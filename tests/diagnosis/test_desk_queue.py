@@ -1,5 +1,6 @@
 """The agents' queue: filters, sorting, shortcuts, keyset pagination, htmx, constant queries."""
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnosis.core.pagination import keyset_order, keyset_page
-from diagnosis.desk import selectors
+from diagnosis.desk import live, selectors
 from diagnosis.models import Ticket
 from knowledge.models import Category
 from tests import factories
@@ -291,6 +292,7 @@ def test_empty_state(agent_client):
 
 def _queue_queries(client, **params):
     client.get(reverse("diagnosis:desk"), params)  # warm per-process caches first
+    live.tickets_changed()  # the table itself is rendered, not read from the cache
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(reverse("diagnosis:desk"), params)
     assert response.status_code == 200
@@ -312,6 +314,44 @@ def test_query_count_does_not_grow_with_tickets(agent_client, django_assert_max_
     htmx_few = _queue_queries(agent_client, status="all")
     make_tickets(20)
     assert _queue_queries(agent_client, status="all") == htmx_few
+
+
+def test_unchanged_queue_table_comes_from_the_cache(agent_client):
+    """A second look at an unchanged queue reads no ticket; a change anywhere shows at once."""
+    first = make_ticket()
+    url = reverse("diagnosis:desk")
+    agent_client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        body = agent_client.get(url).content.decode()
+    assert first.number in body
+    assert not any("diagnosis_ticket" in q["sql"] for q in ctx.captured_queries)
+    second = make_ticket()  # written straight to the table, not through the services
+    assert second.number in agent_client.get(url).content.decode()
+    Ticket.objects.filter(pk=first.pk).delete()
+    assert first.number not in agent_client.get(url).content.decode()
+
+
+def test_cached_queue_table_is_not_shared_between_browsers(client):
+    """The bulk form's CSRF token belongs to one browser: another session of the same agent
+    (its own CSRF cookie) gets a table with its own token, and its POST is accepted."""
+    from django.test import Client
+
+    agent = factories.agent()
+    make_ticket()
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    for browser in (first, second):
+        factories.sign_in(browser, agent)
+    url = reverse("diagnosis:desk")
+    pattern = r'name="csrfmiddlewaretoken" value="([^"]+)"'
+    first.get(url)
+    token_first = re.findall(pattern, first.get(url).content.decode())
+    token_second = re.findall(pattern, second.get(url).content.decode())
+    assert token_first and token_second
+    response = second.post(
+        reverse("diagnosis:desk_bulk"),
+        {"csrfmiddlewaretoken": token_second[-1], "action": "status", "status": "in_progress"},
+    )
+    assert response.status_code in (200, 302)  # not 403: the token is this browser's
 
 
 def test_no_uncapped_count_query(agent_client):

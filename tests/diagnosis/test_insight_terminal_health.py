@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from diagnosis.desk import live
 from diagnosis.insight import terminal_health
 from tests import factories
 from tests.diagnosis.insight_support import ticket_at
@@ -97,6 +98,7 @@ def test_queue_pays_one_query_for_the_flags_whatever_the_rows(
     declines(merchant, "T0000001", ["1111", "2222", "3333"])
     factories.sign_in(client, agent)
     client.get("/desk/")
+    live.tickets_changed()  # the queue's table is rendered, not read from its cache
     with django_assert_max_num_queries(30) as small:
         client.get("/desk/")
     for i in range(10):
