@@ -11,7 +11,11 @@ RedisCache is Django's Redis backend with three changes:
   the default, `get_many` {}, `add` False, `set` nothing. A circuit breaker per Redis address
   (shared by the "default" and "ratelimit" caches of a process) counts the failures: after
   REDIS_BREAKER_FAILURES in a row it skips Redis for REDIS_BREAKER_SECONDS (no call, no wait),
-  then lets one call through as a probe; it closes again when a call succeeds.
+  then lets one call through as a probe; it closes again when a call succeeds. A call that
+  timed out (Redis took the connection but did not answer: paused, swapping, overloaded) opens
+  it at once: it has already cost REDIS_TIMEOUT, and a page makes several cache calls, so
+  counting three would make one request wait three times. A refused connection costs nothing
+  and is counted as usual.
 - Nothing stale survives an outage: every key a write could not reach (failed or skipped while
   the breaker was open) is remembered (at most FORGET_MAX per process) and deleted once Redis
   answers again, so a session logged out, a page version bumped or a page replaced during the
@@ -88,11 +92,11 @@ class CircuitBreaker:
             logger.warning("Redis answers again: the cache is back in use")
         return reopened
 
-    def failure(self) -> None:
+    def failure(self, *, timed_out: bool = False) -> None:
         with self._lock:
             self._count += 1
             self.last_failure = time.monotonic()
-            if self._probing or self._count >= self.failures:
+            if self._probing or timed_out or self._count >= self.failures:
                 if self._opened_at is None:
                     logger.warning(
                         "Redis does not answer: skipping it for %.0f s", self.reset_seconds
@@ -177,6 +181,13 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return client
 
 
+def _timed_out(error: Exception) -> bool:
+    """Redis did not answer in time (as opposed to refusing the connection at once)."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(error, RedisTimeoutError | TimeoutError)
+
+
 def _redis_errors() -> tuple:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -222,8 +233,8 @@ class RedisCache(DjangoRedisCache):
                 if self.breaker.forget:
                     self._forget_now()
                 result = getattr(super(), name)(*args)
-            except self._errors:
-                self.breaker.failure()
+            except self._errors as error:
+                self.breaker.failure(timed_out=_timed_out(error))
             else:
                 self.breaker.success()
                 return result
@@ -263,8 +274,8 @@ class RedisCache(DjangoRedisCache):
             self._cache.get_client().ping()
             if self.breaker.forget:
                 self._forget_now()
-        except self._errors:
-            self.breaker.failure()
+        except self._errors as error:
+            self.breaker.failure(timed_out=_timed_out(error))
             return False
         self.breaker.success()
         return True

@@ -149,6 +149,7 @@ def test_a_write_lost_while_redis_stalls_is_not_read_back_afterwards(live_redis,
     import redis
 
     cache_backends._breakers.clear()
+    settings.REDIS_BREAKER_SECONDS = 0.5  # the timeout opens the breaker; probe after the pause
     settings.CACHES = {
         "default": {"BACKEND": "config.cache_backends.RedisCache", "LOCATION": live_redis}
     }
@@ -160,4 +161,31 @@ def test_a_write_lost_while_redis_stalls_is_not_read_back_afterwards(live_redis,
     time.sleep(max(0.0, started + 1.0 - time.monotonic()))  # the pause is over
     assert cache.get("session") is None  # …and made good before anything is read
     assert cache.breaker.forget == set()
+    cache_backends._breakers.clear()
+
+
+def test_one_timeout_opens_the_breaker_so_a_page_waits_once(live_redis, settings):
+    """A paused Redis takes the connection and does not answer: the first call waits
+    REDIS_TIMEOUT, and the calls after it (a page makes several) skip Redis at once."""
+    import time
+
+    import redis
+
+    cache_backends._breakers.clear()
+    settings.REDIS_BREAKER_FAILURES = 3
+    settings.REDIS_BREAKER_SECONDS = 60
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache_backends.RedisCache", "LOCATION": live_redis}
+    }
+    assert cache.get("warm") is None  # connected while Redis answers
+    redis.Redis.from_url(live_redis).client_pause(3000, all=True)
+    started = time.monotonic()
+    assert cache.get("page") is None
+    first = time.monotonic() - started
+    assert cache.breaker.state == "open"
+    started = time.monotonic()
+    for key in ("version", "banner", "fragment", "session"):
+        assert cache.get(key) is None
+    assert time.monotonic() - started < 0.05  # skipped, not waited on
+    assert 0.2 <= first < 0.6
     cache_backends._breakers.clear()
