@@ -4,6 +4,10 @@ article is saved, so the search index and the page cache follow) or sends them b
 comment for the author. Lead editors and admins publish directly
 (diagnosis.core.permissions.can_publish_articles).
 
+The author is told by e-mail, in their language, when their change is approved or sent back
+(with the reviewer's comment and a link to the change), through the outbox and a task like every
+notification (diagnosis/tickets/notifications.py), after the decision commits.
+
 The trail: every ArticleChange row keeps who submitted, who reviewed, when, the comment and the
 revision its approval made; submit, approve and send back are also audit events
 (diagnosis/core/audit.py: kinds and field names only, never the comment's text).
@@ -61,6 +65,7 @@ def article_change_approve(*, change, reviewer) -> ArticleChange:
     change.reviewer, change.reviewed_at, change.revision = reviewer, timezone.now(), revision
     change.save(update_fields=["state", "reviewer", "reviewed_at", "revision"])
     audit.record(actor=reviewer, action="article.approve", obj=article, change=change.pk)
+    _tell_author(change, "article_change_approved")
     return change
 
 
@@ -78,7 +83,36 @@ def article_change_send_back(*, change, reviewer, comment: str) -> ArticleChange
     change.reviewer, change.reviewed_at, change.comment = reviewer, timezone.now(), comment
     change.save(update_fields=["state", "reviewer", "reviewed_at", "comment"])
     audit.record(actor=reviewer, action="article.send_back", obj=change.article, change=change.pk)
+    _tell_author(change, "article_change_sent_back")
     return change
+
+
+def _tell_author(change, kind: str) -> None:
+    """One mail to the change's author (none without an address), sent by a task on commit."""
+    from django.urls import reverse
+
+    from config.tasks import enqueue_on_commit
+    from diagnosis.tickets import notifications
+    from diagnosis.tickets.tasks import deliver_mail
+
+    author = change.author
+    if author is None or not author.is_active:
+        return
+    ids = notifications.build(
+        kind,
+        [author],
+        {
+            "change": change,
+            "article": change.article,
+            "reviewer": change.reviewer,
+            "url": notifications.absolute(
+                reverse("admin:knowledge_article_change_review", args=[change.pk])
+            ),
+        },
+        key=f"{kind}:{change.pk}",
+    )
+    if ids:
+        enqueue_on_commit(deliver_mail, ids)
 
 
 def pending_changes():

@@ -358,3 +358,37 @@ def test_the_review_page_reads_a_constant_number_of_rows(
         client.get(review_url(small))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(review_url(large)).status_code == 200
+
+
+def test_the_author_is_told_by_mail_in_their_language(published, writer, reviewer, settings):
+    """Sent back: the author gets the comment (masked) and a link, in their own language;
+    approved: a second mail says it is published. Delivered by the task, not the request."""
+    from diagnosis.models import OutgoingMail
+
+    writer.email, writer.language = "writer@example.com", "en"
+    writer.save(update_fields=["email", "language"])
+    change = publishing.article_change_submit(
+        article=published, proposed={"title_en": "Shorter"}, author=writer
+    )
+    publishing.article_change_send_back(
+        change=change, reviewer=reviewer, comment="Too short; card 6222 0212 3456 7890 123"
+    )
+    mail = OutgoingMail.objects.get(kind="article_change_sent_back")
+    assert mail.recipient == writer and mail.to == "writer@example.com"
+    assert published.title_en in mail.subject and "sent back" in mail.subject.lower()
+    assert "Too short" in mail.body and review_url(change) in mail.body
+    assert "6222 0212 3456 7890 123" not in mail.body and "34567890" not in mail.body
+    again = publishing.article_change_submit(
+        article=published, proposed={"title_en": "A clearer title"}, author=writer
+    )
+    publishing.article_change_approve(change=again, reviewer=reviewer)
+    approved = OutgoingMail.objects.get(kind="article_change_approved")
+    assert "published" in approved.subject.lower() and "A clearer title" in approved.subject
+    writer.language = "zh-hans"
+    writer.save(update_fields=["language"])
+    third = publishing.article_change_submit(
+        article=published, proposed={"title_zh": "新的标题"}, author=writer
+    )
+    publishing.article_change_send_back(change=third, reviewer=reviewer, comment="不对")
+    chinese = OutgoingMail.objects.filter(kind="article_change_sent_back").latest("pk")
+    assert "退回" in chinese.subject and "不对" in chinese.body
