@@ -247,3 +247,21 @@ def test_no_cvv_pin_or_expiry_field_anywhere():
 def test_factories_ticket_masks(merchant_user):
     ticket = factories.ticket(merchant=merchant_user.merchant, card_number="4111 1111 1111 1111")
     assert ticket.card_masked == "411111******1111"
+
+
+@pytest.mark.django_db
+def test_a_uuid_in_a_url_is_an_id_not_a_card_number(client):
+    """About one UUID in a hundred holds a Luhn-valid digit run across its dashes (here
+    3481231225334): the task results' admin URLs must reach their page, not a masked one;
+    a card number beside it is still masked."""
+    from diagnosis.core.cards import scrub_text
+
+    uuid = "09efadf8-5064-4121-a1e3-481231225334"
+    assert scrub_text(uuid) != uuid  # the run would be masked on its own
+    response = client.get(f"/admin/django_tasks_database/dbtaskresult/{uuid}/change/")
+    assert response.status_code == 302 and uuid in response["Location"]
+    assert "/admin/login/" in response["Location"]
+    response = client.get(f"/tickets/{uuid}/?q=4111 1111 1111 1111")
+    assert response.status_code == 302
+    assert uuid in response["Location"] and "4111111111111111" not in response["Location"]
+    assert "4111+1111+1111+1111" not in response["Location"]
