@@ -637,6 +637,13 @@ class ArticleAdmin(ReviewAdminMixin, EditorOnlyMixin, admin.ModelAdmin):
         can_review = permissions.can_review_article_change(request.user, change)
         form = SendBackForm()
         if request.method == "POST":
+            if request.POST.get("decision") == "withdraw":
+                if not permissions.can_withdraw_article_change(request.user, change):
+                    raise PermissionDenied
+                publishing.article_change_withdraw(change=change, user=request.user)
+                done = gettext("已撤回这条修改，文章没有改动。")
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:knowledge_article_changes"))
             if not can_review:
                 raise PermissionDenied
             if request.POST.get("decision") == "approve":

@@ -284,13 +284,15 @@ class ArticleChangeQuerySet(models.QuerySet):
 class ArticleChange(models.Model):
     """A change to an article submitted for review (review before publish): the proposed content
     as a snapshot (the revision format), kept apart from the article until a second editor
-    approves it (then applied like any edit) or sends it back with a comment for its author.
-    These rows, with the audit events of knowledge/publishing.py, are the trail of the review."""
+    approves it (then applied like any edit) or sends it back with a comment for its author; the
+    author may withdraw it while it waits. These rows, with the audit events of
+    knowledge/publishing.py, are the trail of the review."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("等待复审")
         APPROVED = "approved", _("已批准发布")
         SENT_BACK = "sent_back", _("已退回")
+        WITHDRAWN = "withdrawn", _("已撤回")
 
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="changes", verbose_name=_("文章")

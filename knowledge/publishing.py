@@ -1,8 +1,8 @@
 """Review before publish: editors without the publish permission submit their changes to an
 article for review; a second editor approves them (the change is applied like any edit: the
 article is saved, so the search index and the page cache follow) or sends them back with a
-comment for the author. Lead editors and admins publish directly
-(diagnosis.core.permissions.can_publish_articles).
+comment for the author; until then the author may withdraw it. Lead editors and admins publish
+directly (diagnosis.core.permissions.can_publish_articles).
 
 The author is told by e-mail, in their language, when their change is approved or sent back
 (with the reviewer's comment and a link to the change), through the outbox and a task like every
@@ -113,6 +113,18 @@ def _tell_author(change, kind: str) -> None:
     )
     if ids:
         enqueue_on_commit(deliver_mail, ids)
+
+
+@transaction.atomic
+def article_change_withdraw(*, change, user) -> ArticleChange:
+    """The author takes back a change that nobody has reviewed yet; the article is not touched."""
+    change = ArticleChange.objects.select_for_update().get(pk=change.pk)
+    if not permissions.can_withdraw_article_change(user, change):
+        raise PermissionDenied
+    change.state = ArticleChange.State.WITHDRAWN
+    change.save(update_fields=["state"])
+    audit.record(actor=user, action="article.withdraw", obj=change.article, change=change.pk)
+    return change
 
 
 def pending_changes():

@@ -251,6 +251,16 @@ def can_review_article_change(user, change) -> bool:
     )
 
 
+def can_withdraw_article_change(user, change) -> bool:
+    """Withdraw a pending change: its author only, while it waits for review."""
+    return bool(
+        user.is_authenticated
+        and change.is_pending
+        and change.author_id is not None
+        and change.author_id == user.pk
+    )
+
+
 # --- Decline insight and incidents (insight helper) ----------------------------------------------
 # Agents read the dashboard and handle incidents; merchants, editors and visitors only see the
 # banners (diagnosis.insight.context_processors).

@@ -392,3 +392,25 @@ def test_the_author_is_told_by_mail_in_their_language(published, writer, reviewe
     publishing.article_change_send_back(change=third, reviewer=reviewer, comment="不对")
     chinese = OutgoingMail.objects.filter(kind="article_change_sent_back").latest("pk")
     assert "退回" in chinese.subject and "不对" in chinese.body
+
+
+def test_the_author_withdraws_a_pending_change(published, writer, reviewer):
+    original = published.title_en
+    submit_title(signed_in(writer), published, "Changed my mind")
+    change = ArticleChange.objects.get(article=published)
+    # Somebody else cannot withdraw it; the author can, from the review page.
+    assert signed_in(reviewer).post(review_url(change), {"decision": "withdraw"}).status_code == 403
+    author = signed_in(writer)
+    page = author.get(review_url(change)).content.decode()
+    assert 'value="withdraw"' in page
+    response = author.post(review_url(change), {"decision": "withdraw"})
+    assert response.status_code == 302
+    change.refresh_from_db()
+    published.refresh_from_db()
+    assert change.state == ArticleChange.State.WITHDRAWN and published.title_en == original
+    assert change not in publishing.pending_changes()
+    assert AuditEvent.objects.filter(action="article.withdraw").count() == 1
+    # Withdrawn: nobody can approve it, and it cannot be withdrawn twice.
+    assert signed_in(reviewer).post(review_url(change), {"decision": "approve"}).status_code == 403
+    assert author.post(review_url(change), {"decision": "withdraw"}).status_code == 403
+    assert "Withdrawn" in author.get("/en" + review_url(change)).content.decode()

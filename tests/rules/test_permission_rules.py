@@ -141,6 +141,7 @@ def test_tables_cover_every_permission_function():
     named |= {key[0] for key in _rows(STATUS_TABLE, 2)}
     named |= {"visible_tickets", "can_view_attachment", "can_change_ticket_status"}
     named |= {"ticket_status_choices", "can_delete_desk_view", "can_review_article_change"}
+    named |= {"can_withdraw_article_change"}
     named |= {key[0] for key in _rows(PAIR_TABLE, 2)}
     public = {
         name
@@ -296,6 +297,23 @@ def test_pending_changes_are_reviewed_by_another_editor(world):
     assert allowed == {"editor"}
     change.state = ArticleChange.State.SENT_BACK
     assert not any(p.can_review_article_change(u, change) for u in actors.values())
+
+
+def test_only_the_author_withdraws_a_pending_change(world):
+    from django.contrib.auth.models import AnonymousUser
+
+    from knowledge.models import Article, ArticleChange
+
+    actors, _ticket = world
+    change = ArticleChange(article=Article(), author=actors["editor"])
+    allowed = {n for n, u in actors.items() if p.can_withdraw_article_change(u, change)}
+    assert allowed == {"editor"}  # not the admin, not another editor
+    assert not p.can_withdraw_article_change(AnonymousUser(), change)
+    for state in (ArticleChange.State.APPROVED, ArticleChange.State.SENT_BACK):
+        change.state = state
+        assert not p.can_withdraw_article_change(actors["editor"], change)
+    change.state, change.author = ArticleChange.State.PENDING, None  # author deleted
+    assert not any(p.can_withdraw_article_change(u, change) for u in actors.values())
 
 
 def test_saved_views_are_deleted_by_their_owner_or_a_superuser(world):
