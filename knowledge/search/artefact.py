@@ -8,6 +8,12 @@ copied, so the processes of a machine share one copy in the page cache and a pro
 to a new index does not hold two copies of its arrays at once. Only the small Python parts (the
 vocabulary, phrase tables, document texts) are unpickled into each process.
 
+The copy from the database is read in pieces of CHUNK_BYTES: one query returning the whole
+index would leave the connection (persistent in production) holding a buffer of twice its size
+(PostgreSQL sends bytea hex-encoded, and libpq keeps its input buffer at the largest message it
+has received) for as long as the connection lives: ≈ 55 MB in every web worker that copied a
+27 MB index, on top of the index itself.
+
 File layout: MAGIC, the pickle's length, the number of buffers, (offset, length) per buffer, the
 pickle (protocol 5, numpy arrays out of band), then each buffer at a 64-byte aligned offset.
 """
@@ -24,12 +30,15 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import BinaryField
+from django.db.models.functions import Substr
 
 logger = logging.getLogger(__name__)
 
 MAGIC = b"DDSIDX01"
 KEEP_ROWS = 3  # artefacts kept in the database
 KEEP_FILES = 3  # files kept on each machine
+CHUNK_BYTES = 2 * 1024 * 1024  # read from the database at a time when copying an index
 _SKIP = {"_deletes", "_fuzzy_lock"}
 
 
@@ -137,22 +146,43 @@ def fetch(token: str):
 
     path = _file_for(token)
     if not path.exists():
-        data = (
-            SearchIndexArtefact.objects.filter(token=token).values_list("data", flat=True).first()
-        )
-        if data is None:
+        pk = SearchIndexArtefact.objects.filter(token=token).values_list("pk", flat=True).first()
+        if pk is None or not _copy(pk, path):
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written under another name and renamed: a process never maps a half-written file.
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as out:
-            out.write(data)
-        os.replace(out.name, path)
-        del data
         _remove_old_files(keep=path)
     started = time.perf_counter()
     index = load(path)
     index.load_seconds = time.perf_counter() - started
     return index
+
+
+def _copy(pk: int, path: Path) -> bool:
+    """Copy artefact `pk` to `path` in pieces (see the module docstring); False when the row
+    went away meanwhile (a newer index replaced it)."""
+    from knowledge.models import SearchIndexArtefact
+
+    rows = SearchIndexArtefact.objects.filter(pk=pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under another name and renamed: a process never maps a half-written file.
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as out:
+        try:
+            position = 1  # SQL counts bytes from 1
+            while True:
+                piece = rows.values_list(
+                    Substr("data", position, CHUNK_BYTES, output_field=BinaryField()), flat=True
+                ).first()
+                if piece is None:
+                    os.unlink(out.name)
+                    return False
+                out.write(piece)
+                position += len(piece)
+                if len(piece) < CHUNK_BYTES:
+                    break
+        except BaseException:
+            os.unlink(out.name)
+            raise
+    os.replace(out.name, path)
+    return True
 
 
 def _remove_old_files(*, keep: Path):

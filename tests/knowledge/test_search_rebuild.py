@@ -7,9 +7,13 @@ immediate backend stands in for the worker), as in production.
 """
 
 import threading
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from knowledge import search
 from knowledge.models import Article, SearchIndexArtefact
@@ -170,3 +174,37 @@ def test_the_stored_index_ranks_exactly_like_the_built_one(content, tmp_path):
     assert isinstance(loaded.post_docs, np.ndarray) and not loaded.post_docs.flags.writeable
     assert loaded.post_docs.base is not None
     assert loaded.memory_bytes() == built.memory_bytes()
+
+
+def test_a_process_copies_the_stored_index_in_pieces(content, monkeypatch):
+    """One query returning the whole index would leave a persistent PostgreSQL connection
+    holding twice its size for as long as it lives (knowledge/search/artefact.py)."""
+    token = uuid.uuid4().hex
+    size = search.publish(search.load_index(token))
+    monkeypatch.setattr(artefact, "CHUNK_BYTES", 64 * 1024)
+    with CaptureQueriesContext(connection) as queries:
+        loaded = artefact.fetch(token)
+    stored = bytes(SearchIndexArtefact.objects.values_list("data", flat=True).get(token=token))
+    assert len(stored) == size and Path(loaded.mapped_file).read_bytes() == stored
+    reads = [q["sql"] for q in queries if "data" in q["sql"]]
+    assert len(reads) == size // artefact.CHUNK_BYTES + 1  # each at most CHUNK_BYTES
+    assert all("SUBSTR" in sql.upper() for sql in reads)
+    assert loaded.search("wrong pin").hits[0].doc.key == "wrong-pin"
+    assert not list(artefact.directory().glob("*.part"))
+
+
+def test_an_index_replaced_while_it_is_copied_is_not_mapped(content, monkeypatch):
+    token = uuid.uuid4().hex
+    search.publish(search.load_index(token))
+    monkeypatch.setattr(artefact, "CHUNK_BYTES", 64 * 1024)
+    real = artefact.Substr
+
+    def deleted_after_the_first_piece(*args, **kwargs):
+        if args[1] > 1:
+            SearchIndexArtefact.objects.filter(token=token).delete()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(artefact, "Substr", deleted_after_the_first_piece)
+    assert artefact.fetch(token) is None
+    assert not list(artefact.directory().glob("*.part"))
+    assert not artefact._file_for(token).exists()
