@@ -133,6 +133,7 @@ def _safe(function, *args):
 def _fetch(token):
     from knowledge.search import artefact
 
+    _allocate_large_blocks_apart()  # (a web worker may map indexes without ever building one)
     return _safe(artefact.fetch, token)
 
 
