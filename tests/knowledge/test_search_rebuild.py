@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -176,9 +177,10 @@ def test_the_stored_index_ranks_exactly_like_the_built_one(content, tmp_path):
     assert loaded.memory_bytes() == built.memory_bytes()
 
 
-def test_a_process_copies_the_stored_index_in_pieces(content, monkeypatch):
+def test_a_process_copies_the_stored_index_in_pieces(content, monkeypatch, settings, tmp_path):
     """One query returning the whole index would leave a persistent PostgreSQL connection
     holding twice its size for as long as it lives (knowledge/search/artefact.py)."""
+    settings.SEARCH_INDEX_DIR = tmp_path  # this machine has no copy yet
     token = uuid.uuid4().hex
     size = search.publish(search.load_index(token))
     monkeypatch.setattr(artefact, "CHUNK_BYTES", 64 * 1024)
@@ -193,7 +195,10 @@ def test_a_process_copies_the_stored_index_in_pieces(content, monkeypatch):
     assert not list(artefact.directory().glob("*.part"))
 
 
-def test_an_index_replaced_while_it_is_copied_is_not_mapped(content, monkeypatch):
+def test_an_index_replaced_while_it_is_copied_is_not_mapped(
+    content, monkeypatch, settings, tmp_path
+):
+    settings.SEARCH_INDEX_DIR = tmp_path
     token = uuid.uuid4().hex
     search.publish(search.load_index(token))
     monkeypatch.setattr(artefact, "CHUNK_BYTES", 64 * 1024)
@@ -207,4 +212,31 @@ def test_an_index_replaced_while_it_is_copied_is_not_mapped(content, monkeypatch
     monkeypatch.setattr(artefact, "Substr", deleted_after_the_first_piece)
     assert artefact.fetch(token) is None
     assert not list(artefact.directory().glob("*.part"))
-    assert not artefact._file_for(token).exists()
+    assert not list(artefact.directory().iterdir())
+
+
+def test_a_lost_version_counter_does_not_load_the_same_index_again(content, large):
+    """Redis restarted empty: every version token is new, the content is not. The worker
+    builds the new token's index once; each process keeps the one it has (the same bytes)
+    instead of loading a second copy (issue 21: +50 MB per gunicorn worker)."""
+    old = search.get_index()
+    assert old.mapped_file
+    cache.clear()  # the version counter is lost
+    assert keys("wrong pin")[0] == "wrong-pin"  # the old index answers meanwhile
+    assert search.current_version() != old.token
+    assert rebuild_search_index.call()["built"] is True  # the scheduler's minutely safety net
+    assert keys("wrong pin")[0] == "wrong-pin"
+    assert search.get_index() is old and old.token == search.current_version()
+    assert SearchIndexArtefact.objects.filter(digest=old.digest).count() == 2
+    search.set_index(None)  # a new gunicorn worker maps the very same file
+    assert search.get_index().mapped_file == old.mapped_file
+    edit()  # a real edit still makes a new index
+    assert keys("zanzibar") == ["wrong-pin"]
+    assert search.get_index().digest != old.digest
+
+
+def test_the_same_content_makes_the_same_file(content):
+    first, second = search.load_index("one"), search.load_index("two")
+    assert artefact.dumps(first) == artefact.dumps(second)
+    edit()
+    assert artefact.dumps(search.load_index("three")) != artefact.dumps(first)
