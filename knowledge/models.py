@@ -495,6 +495,9 @@ class SearchIndexArtefact(models.Model):
     """
 
     token = models.CharField(max_length=64, unique=True)
+    # SHA-256 of `data`, which depends on the content alone: the same content under a new token
+    # (the cache lost its version counter) is the same index, and no process loads it again.
+    digest = models.BinaryField(max_length=32, default=b"")
     created_at = models.DateTimeField(default=timezone.now)
     documents = models.PositiveIntegerField(default=0)
     size = models.PositiveBigIntegerField(default=0)

@@ -10,7 +10,9 @@ One build per edit for the whole deployment: the edit enqueues a background task
 (knowledge/search/tasks.py) that builds the index once and stores it in the database
 (knowledge/search/artefact.py). A process that finds the token changed:
 - loads that version's stored index when it is there (copied once per machine to a file and
-  memory-mapped: no tokenising, no building, the arrays shared by the machine's processes);
+  memory-mapped: no tokenising, no building, the arrays shared by the machine's processes), or
+  keeps its own when the stored one has the same content (a new token for unchanged content:
+  the cache lost its version counter, e.g. Redis restarted empty);
 - otherwise keeps answering from the index it has and looks again at most every POLL_SECONDS;
 - a process without any index loads the newest stored one (and then the current one when it
   appears), and builds one itself only when none is stored at all;
@@ -100,12 +102,13 @@ def _switch(token, index) -> SearchIndex:
         if current is not None and current.token == token:
             return current
         epoch = _state["epoch"]
-        shared = _fetch(token)
+        shared = _fetch(token, current)
         if shared is None and current is None:
             latest = _safe(artefact.latest_token)
             shared = _fetch(latest) if latest else None
         if shared is not None:
-            _install(shared, epoch)
+            if shared is not current:  # (the same content under a new token: nothing to do)
+                _install(shared, epoch)
             return shared
     if index is None or len(index.docs) <= INLINE_REBUILD_DOCS:
         return _build_now()
@@ -130,10 +133,11 @@ def _safe(function, *args):
         return None
 
 
-def _fetch(token):
+def _fetch(token, current=None):
     from knowledge.search import artefact
 
-    return _safe(artefact.fetch, token)
+    _allocate_large_blocks_apart()  # (a web worker may map indexes without ever building one)
+    return _safe(artefact.fetch, token, current)
 
 
 def publish(index):

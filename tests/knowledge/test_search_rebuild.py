@@ -7,9 +7,14 @@ immediate backend stands in for the worker), as in production.
 """
 
 import threading
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from knowledge import search
 from knowledge.models import Article, SearchIndexArtefact
@@ -170,3 +175,68 @@ def test_the_stored_index_ranks_exactly_like_the_built_one(content, tmp_path):
     assert isinstance(loaded.post_docs, np.ndarray) and not loaded.post_docs.flags.writeable
     assert loaded.post_docs.base is not None
     assert loaded.memory_bytes() == built.memory_bytes()
+
+
+def test_a_process_copies_the_stored_index_in_pieces(content, monkeypatch, settings, tmp_path):
+    """One query returning the whole index would leave a persistent PostgreSQL connection
+    holding twice its size for as long as it lives (knowledge/search/artefact.py)."""
+    settings.SEARCH_INDEX_DIR = tmp_path  # this machine has no copy yet
+    token = uuid.uuid4().hex
+    size = search.publish(search.load_index(token))
+    monkeypatch.setattr(artefact, "CHUNK_BYTES", 64 * 1024)
+    with CaptureQueriesContext(connection) as queries:
+        loaded = artefact.fetch(token)
+    stored = bytes(SearchIndexArtefact.objects.values_list("data", flat=True).get(token=token))
+    assert len(stored) == size and Path(loaded.mapped_file).read_bytes() == stored
+    reads = [q["sql"] for q in queries if "data" in q["sql"]]
+    assert len(reads) == size // artefact.CHUNK_BYTES + 1  # each at most CHUNK_BYTES
+    assert all("SUBSTR" in sql.upper() for sql in reads)
+    assert loaded.search("wrong pin").hits[0].doc.key == "wrong-pin"
+    assert not list(artefact.directory().glob("*.part"))
+
+
+def test_an_index_replaced_while_it_is_copied_is_not_mapped(
+    content, monkeypatch, settings, tmp_path
+):
+    settings.SEARCH_INDEX_DIR = tmp_path
+    token = uuid.uuid4().hex
+    search.publish(search.load_index(token))
+    monkeypatch.setattr(artefact, "CHUNK_BYTES", 64 * 1024)
+    real = artefact.Substr
+
+    def deleted_after_the_first_piece(*args, **kwargs):
+        if args[1] > 1:
+            SearchIndexArtefact.objects.filter(token=token).delete()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(artefact, "Substr", deleted_after_the_first_piece)
+    assert artefact.fetch(token) is None
+    assert not list(artefact.directory().glob("*.part"))
+    assert not list(artefact.directory().iterdir())
+
+
+def test_a_lost_version_counter_does_not_load_the_same_index_again(content, large):
+    """Redis restarted empty: every version token is new, the content is not. The worker
+    builds the new token's index once; each process keeps the one it has (the same bytes)
+    instead of loading a second copy (issue 21: +50 MB per gunicorn worker)."""
+    old = search.get_index()
+    assert old.mapped_file
+    cache.clear()  # the version counter is lost
+    assert keys("wrong pin")[0] == "wrong-pin"  # the old index answers meanwhile
+    assert search.current_version() != old.token
+    assert rebuild_search_index.call()["built"] is True  # the scheduler's minutely safety net
+    assert keys("wrong pin")[0] == "wrong-pin"
+    assert search.get_index() is old and old.token == search.current_version()
+    assert SearchIndexArtefact.objects.filter(digest=old.digest).count() == 2
+    search.set_index(None)  # a new gunicorn worker maps the very same file
+    assert search.get_index().mapped_file == old.mapped_file
+    edit()  # a real edit still makes a new index
+    assert keys("zanzibar") == ["wrong-pin"]
+    assert search.get_index().digest != old.digest
+
+
+def test_the_same_content_makes_the_same_file(content):
+    first, second = search.load_index("one"), search.load_index("two")
+    assert artefact.dumps(first) == artefact.dumps(second)
+    edit()
+    assert artefact.dumps(search.load_index("three")) != artefact.dumps(first)
