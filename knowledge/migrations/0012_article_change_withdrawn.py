@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('knowledge', '0010_article_review_before_publish'),
+        ('knowledge', '0011_search_index_artefact_digest'),
     ]
 
     operations = [
