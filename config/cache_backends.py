@@ -235,6 +235,12 @@ class RedisCache(DjangoRedisCache):
                 result = getattr(super(), name)(*args)
             except self._errors as error:
                 self.breaker.failure(timed_out=_timed_out(error))
+            except Exception:
+                # Redis answered; the error is the caller's (`incr` of a key an emptied Redis
+                # no longer has). Not counted as a success, a probe would stay "in progress"
+                # and the breaker open for the life of the process.
+                self.breaker.success()
+                raise
             else:
                 self.breaker.success()
                 return result

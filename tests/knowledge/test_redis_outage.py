@@ -189,3 +189,24 @@ def test_one_timeout_opens_the_breaker_so_a_page_waits_once(live_redis, settings
     assert time.monotonic() - started < 0.05  # skipped, not waited on
     assert 0.2 <= first < 0.6
     cache_backends._breakers.clear()
+
+
+def test_a_probe_that_raises_for_the_caller_still_closes_the_breaker(live_redis, settings):
+    """Redis restarted empty: the first call let through may be an `incr` of a key it no
+    longer has. Redis answered (ValueError is the caller's): the breaker closes."""
+    import time
+
+    cache_backends._breakers.clear()
+    settings.REDIS_BREAKER_SECONDS = 0.2
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache_backends.RedisCache", "LOCATION": live_redis}
+    }
+    cache.breaker.failure(timed_out=True)  # as during the outage
+    assert cache.breaker.state == "open"
+    time.sleep(0.3)
+    with pytest.raises(ValueError):
+        cache.incr("gone")  # the probe
+    assert cache.breaker.state == "closed"
+    cache.set("back", 1)
+    assert cache.get("back") == 1
+    cache_backends._breakers.clear()
