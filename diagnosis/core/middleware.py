@@ -76,7 +76,7 @@ MID = re.compile(r"^[0-9]{15}$")
 # A UUID (the task results' ids in the admin) is 32 hex digits in groups: about one in a hundred
 # holds a Luhn-valid run of 13-19 digits across its dashes, which is an id, not a card number.
 UUID = re.compile(
-    r"(?<![0-9A-Za-z])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"(?<![0-9A-Za-z])([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"(?![0-9A-Za-z])"
 )
 
@@ -84,13 +84,9 @@ UUID = re.compile(
 def _clean(text: str) -> str:
     """Card numbers masked (UUIDs kept whole), NUL characters dropped (no database text column
     can hold one)."""
-    parts = UUID.split(text)
-    ids = UUID.findall(text)
-    cleaned = [scrub_text(part) for part in parts]
-    out = cleaned[0]
-    for found, part in zip(ids, cleaned[1:], strict=True):
-        out += found + part
-    return out.replace("\x00", "")
+    parts = UUID.split(text)  # the UUIDs are the odd items (the pattern's one group)
+    kept = "".join(part if index % 2 else scrub_text(part) for index, part in enumerate(parts))
+    return kept.replace("\x00", "")
 
 
 DB_ERRORS = (OperationalError, InterfaceError)

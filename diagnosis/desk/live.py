@@ -46,10 +46,14 @@ def tickets_version() -> str:
     return versions.current(VERSION_KEY)
 
 
+def _slot(now=None) -> int:
+    """The five-minute slot: SLA badges move with time, so a page is the same only within one."""
+    return int((now or time.time()) // POLL_SLOT_SECONDS)
+
+
 def queue_etag(*, user_pk, query: str, language: str, now=None) -> str:
     """The polling request's weak ETag: same value ⇔ the page would be the same."""
-    slot = int((now or time.time()) // POLL_SLOT_SECONDS)
-    raw = f"{tickets_version()}|{user_pk}|{language}|{slot}|{query}"
+    raw = f"{tickets_version()}|{user_pk}|{language}|{_slot(now)}|{query}"
     return 'W/"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 
@@ -69,11 +73,10 @@ def results_key(*, request, language: str, agents_signature: str, now=None) -> s
     """
     if seen_at(request) is not None:
         return None
-    slot = int((now or time.time()) // POLL_SLOT_SECONDS)
     raw = "|".join(
         (
             tickets_version(),
-            str(slot),
+            str(_slot(now)),
             str(request.user.pk),
             language,
             request.GET.urlencode(),
